@@ -412,4 +412,4 @@ def run(root: Path = Path(".")) -> None:
 
 
 if __name__ == "__main__":
-    run_stage(run)
+    run_stage("extract", run)

@@ -9,8 +9,7 @@ from typing import Callable
 from pipeline.problems import ProblemsFound, render_text
 
 
-def run_stage(stage: Callable[[Path], None]) -> None:
-    name = stage.__module__.rsplit(".", 1)[-1]
+def run_stage(name: str, stage: Callable[[Path], None]) -> None:
     try:
         stage(Path("."))
     except ProblemsFound as found:
