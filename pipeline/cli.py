@@ -34,3 +34,31 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+@app.callback()
+def _commands() -> None:
+    """Validate, build, diff, download and deposit the ketamap data package."""
+    # A callback keeps `ketamap download ...` a subcommand even while it is the only command.
+
+
+@app.command()
+def download(
+    source: str = typer.Argument(..., help="Zenodo DOI or record URL, https URL of a release zip or "
+                                           "datapackage.json, or a local zip, folder or datapackage.json."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Target folder (default ./<name>-<version>)."),
+    version: Optional[str] = typer.Option(None, "--version", help="Pick this version of a Zenodo record "
+                                                                  "(any DOI of the concept); elsewhere, require it."),
+    zenodo_api: Optional[str] = typer.Option(None, "--zenodo-api", envvar="KETAMAP_ZENODO_API",
+                                             help="Zenodo API base (default https://zenodo.org/api)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a target folder that holds something else."),
+) -> None:
+    """Download a release, verify every checksum and validate it; only then move it into the target folder.
+
+    Example: ketamap download 10.5281/zenodo.1234567 --to ketamap-data
+
+    Exit 0: verified and in place (or already there, identical). Exit 1: verification failed, nothing written. Exit 2: the source could not be reached or used.
+    """
+    from pipeline.download import run
+
+    raise typer.Exit(run(source, to, version, zenodo_api, replace))
