@@ -126,12 +126,12 @@ class Fetched:
 class Transport:
     """GET with safe redirects, bounded retries with exponential backoff, and counted bytes."""
 
-    def __init__(self, limits: Limits, sleep: Callable[[float], None] = time.sleep,
+    def __init__(self, limits: Limits, sleep: Callable[[float], None] | None = None,
                  progress: bool = False, session=None):
         import requests
 
         self.limits = limits
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep
         self.progress = progress
         self.session = session or requests.Session()
         self.session.headers.update({"Accept-Encoding": "identity", "User-Agent": "ketamap-download"})
@@ -762,7 +762,7 @@ def _existing_ancestor(path: Path) -> Path:
 
 def download(source: str, to: Path | None = None, version: str | None = None, *, api: str | None = None,
              replace: bool = False, validator: Callable[[Path], list[Problem]] | None = None,
-             limits: Limits = Limits(), sleep: Callable[[float], None] = time.sleep, progress: bool = False,
+             limits: Limits = Limits(), sleep: Callable[[float], None] | None = None, progress: bool = False,
              cwd: Path | None = None, session=None) -> Downloaded:
     """Fetch, verify and place a release; raises ProblemsFound (see `exit_code`) and changes nothing on failure."""
     if validator is None:
