@@ -162,8 +162,8 @@ class ZenodoClient:
             if attempt == self.tries:
                 error.message += f" (gave up after {self.tries} tries)"
                 raise error
-            self._log(f"{step}: {error.status or 'no response'}; retrying in {delay:g} s "
-                      f"(try {attempt + 1} of {self.tries})")
+            said = f"HTTP {error.status} {error.message.rstrip('.')}" if error.status else error.message
+            self._log(f"{step}: {said}; retrying in {delay:g} s (try {attempt + 1} of {self.tries})")
             self._sleep(delay)
         raise AssertionError("unreachable")
 

@@ -80,12 +80,14 @@ class FakeZenodo:
         self.headers_seen: list[dict] = []
         self.failures: list[Failure] = []
         self.next_id = 100
+        self.stale_latest_draft = False  # links.latest_draft names the record itself (zenodo-rdm#858)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.api = self.base + "/api"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
 
     def __enter__(self) -> "FakeZenodo":
         self.thread.start()
@@ -132,7 +134,7 @@ class FakeZenodo:
     def resource(self, dep: Deposition) -> dict:
         api = self.api
         draft = self._open_draft(dep.conceptrecid)
-        latest_draft = draft.id if draft else dep.id
+        latest_draft = draft.id if draft and not self.stale_latest_draft else dep.id
         metadata = dict(dep.metadata)
         metadata.setdefault("access_right", "open")
         metadata["prereserve_doi"] = {"doi": f"10.5072/zenodo.{dep.id}", "recid": dep.id}

@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 
 import pipeline.zenodo as zenodo
 from pipeline.cli import app
-from tests.fake_zenodo import FakeZenodo
+from fake_zenodo import FakeZenodo
 
 TOKEN = "tok-Zq81xN3vPp0sECRET-7c41"
+# Typer runs a lone command without its name; once cli.py has several, the name is needed.
+COMMAND = ["deposit"] if len(app.registered_commands) > 1 or app.registered_callback else []
 
 
 def metadata_for(version: str, **extra) -> dict:
@@ -56,7 +58,7 @@ class Release:
     def run(self, api: str, version: str, *args: str, token: str | None = TOKEN):
         env = {"KETAMAP_ZENODO_API": api, "ZENODO_TOKEN": token or ""}
         bundle = self.root / "dist" / f"ketamap-{version}.zip"
-        result = CliRunner().invoke(app, ["deposit", *args, "--bundle", str(bundle), "--metadata",
+        result = CliRunner().invoke(app, [*COMMAND, *args, "--bundle", str(bundle), "--metadata",
                                           str(self.metadata), "--state", str(self.state)], env=env)
         self.outputs.append(result.output)
         return result
@@ -179,6 +181,18 @@ def test_publishing_later_resumes_the_reviewed_draft(fake, release):
 # -- failures, retries and resuming ------------------------------------------------------------------
 
 
+def test_production_is_recorded_apart_from_the_sandbox(fake, release):
+    sandbox = published_release(fake, release, "0.1.0")
+    result = release.run(fake.api, "0.1.0", "--production", "--publish")
+
+    assert result.exit_code == 0, result.output
+    assert "published version 0.1.0 on production" in result.stdout
+    assert calls(fake, "POST", "/actions/newversion") == []  # a first deposit there, not a new version
+    state = json.loads(release.state.read_text())
+    assert state["sandbox"] == sandbox
+    assert state["production"]["record_id"] != sandbox["record_id"]
+
+
 def test_failed_upload_exits_1_and_the_next_run_resumes_the_same_draft(fake, release, sleeps):
     published_release(fake, release, "0.1.0")
     release.prepare("0.2.0")
@@ -218,6 +232,17 @@ def test_open_draft_is_found_by_concept_when_the_state_file_lost_it(fake, releas
     assert release.entry()["record_id"] == draft.id
 
 
+def test_latest_draft_link_that_points_to_the_record_falls_back_to_a_search(fake, release):
+    published_release(fake, release, "0.1.0")
+    fake.stale_latest_draft = True  # zenodo/zenodo-rdm#858: the link names the published record
+    release.prepare("0.2.0")
+    result = release.run(fake.api, "0.2.0", "--publish")
+
+    assert result.exit_code == 0, result.output
+    assert calls(fake, "GET", "q=conceptrecid")
+    assert len(fake.published()) == 2 and fake.drafts() == []
+
+
 def test_rate_limit_429_waits_as_told_then_succeeds(fake, release, sleeps):
     release.prepare("0.1.0")
     fake.fail(429, method="POST", path_contains="/api/deposit/depositions", retry_after="7")
@@ -225,6 +250,7 @@ def test_rate_limit_429_waits_as_told_then_succeeds(fake, release, sleeps):
     result = release.run(fake.api, "0.1.0", "--publish")
     assert result.exit_code == 0, result.output
     assert sleeps == [7]
+    assert "HTTP 429 Too many requests; retrying in 7 s (try 2 of 5)" in result.output
     assert len(fake.published()) == 1 and fake.drafts() == []
 
 
