@@ -22,6 +22,8 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import json
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -600,9 +602,6 @@ def run_deposit(*, production: bool, publish: bool, dry_run: bool, bundle: Path 
                 state: Path, api: str | None, root: Path = Path("."), environ: dict | None = None,
                 out: Log | None = None, err: Log | None = None) -> int:
     """`ketamap deposit`: returns the exit code (0 done, 1 Zenodo failed, 2 usage or input)."""
-    import os
-    import sys
-
     from pipeline.problems import render_text
 
     environ = os.environ if environ is None else environ
@@ -653,6 +652,15 @@ def run_deposit(*, production: bool, publish: bool, dry_run: bool, bundle: Path 
     token = (environ.get(TOKEN_ENV) or "").strip()
     if not token:
         return usage([Problem("token-missing", f"{TOKEN_ENV} is not set", suggestion=token_help(environment))])
+    # Check before creating anything: a draft whose id cannot be recorded could not be resumed.
+    try:
+        Path(state).parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(Path(state).parent, os.W_OK) and (
+            not Path(state).exists() or os.access(state, os.W_OK))
+    except OSError:
+        writable = False
+    if not writable:
+        return usage([Problem("state-unwritable", "cannot write the deposit record", file=str(state))])
     client = ZenodoClient(api, token, log=err)
     try:
         outcome = deposit(plan, client, state_data, Path(state), log=err)
@@ -660,6 +668,9 @@ def run_deposit(*, production: bool, publish: bool, dry_run: bool, bundle: Path 
         hint = "run the same command again: it resumes the open draft instead of making another"
         if exc.status in (401, 403):
             hint = f"check {TOKEN_ENV}: " + token_help(environment)
+        elif exc.status == 400 and exc.step.startswith("creating a new version"):
+            hint = (f"Zenodo makes new versions only of the latest published one; if a version was "
+                    f"published outside ketamap, put its id as {environment}.record_id in {state}")
         err(render_text([Problem("deposit-failed", client.redact(str(exc)), suggestion=hint)]))
         return 1
     except requests.RequestException as exc:
@@ -668,6 +679,11 @@ def run_deposit(*, production: bool, publish: bool, dry_run: bool, bundle: Path 
     except OSError as exc:
         err(render_text([Problem("state-unwritable", client.redact(f"cannot write the deposit record: {exc}"),
                                  file=str(state))]))
+        return 1
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        err(render_text([Problem("deposit-failed", client.redact(
+            f"Zenodo's answer is not shaped as documented ({type(exc).__name__}: {exc})"),
+            suggestion="run the same command again; if it persists, check the draft on the Zenodo web page")]))
         return 1
 
     draft = outcome.draft

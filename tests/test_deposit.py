@@ -392,3 +392,18 @@ def test_token_never_appears_in_output_state_or_any_written_file(fake, release, 
     for path in release.root.rglob("*"):
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_new_version_of_an_outdated_record_explains_what_to_fix(fake, release):
+    published_release(fake, release, "0.1.0")
+    release.prepare("0.2.0")
+    assert release.run(fake.api, "0.2.0", "--publish").exit_code == 0
+    state = json.loads(release.state.read_text())
+    state["sandbox"]["record_id"] -= 1  # points at 0.1.0, no longer the latest version
+    release.state.write_text(json.dumps(state))
+    release.prepare("0.3.0")
+    result = release.run(fake.api, "0.3.0", "--publish")
+
+    assert result.exit_code == 1
+    assert "HTTP 400" in result.output and "only be made of the latest version" in result.output
+    assert "sandbox.record_id" in result.output
