@@ -24,6 +24,15 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def ketamap() -> None:
+    """Validate, build, diff, download and deposit the ketamap data package.
+
+    Exit codes: 0 success, 1 the data is invalid or verification failed, 2 usage error or
+    unreadable input. `dvc repro` rebuilds the package; these commands work around it.
+    """
+
+
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
