@@ -616,3 +616,19 @@ def test_record_without_a_single_zip_is_exit_2(server, tmp_path):
     publish(server, {101: record})
     code, problems = fetch("10.5281/zenodo.101", tmp_path / "out", api=server.base + "/api")
     assert code == 2 and problems[0].code == "no-release-file" and "other.zip" in problems[0].value
+
+
+def test_empty_target_folder_is_filled(server, tmp_path):
+    url = serve(server, f"/{TOP}.zip", release_zip())
+    (tmp_path / "out").mkdir()
+    assert fetch(url, tmp_path / "out") == (0, [])
+    assert_is_release(tmp_path / "out")
+
+
+def test_target_under_missing_folders_is_created_only_on_success(server, tmp_path):
+    good = serve(server, f"/{TOP}.zip", release_zip())
+    serve(server, "/bad.zip", b"not a zip")
+    assert fetch(f"{server.base}/bad.zip", tmp_path / "a" / "b" / "out")[0] == 1
+    assert list(tmp_path.iterdir()) == []
+    assert fetch(good, tmp_path / "a" / "b" / "out") == (0, [])
+    assert_is_release(tmp_path / "a" / "b" / "out")
