@@ -218,19 +218,19 @@ class Transport:
             if status == 404 and missing_ok:
                 return None
             if status == 404:
-                return self._final(Problem("not-found", "the server answered HTTP 404 (not found)", file=final_url,
-                                           suggestion="check the address, DOI or record number"))
+                raise ProblemsFound([Problem("not-found", "the server answered HTTP 404 (not found)", file=final_url,
+                                             suggestion="check the address, DOI or record number")])
             if status >= 400:
-                return self._final(Problem("http-error", f"the server answered HTTP {status}", file=final_url))
+                raise ProblemsFound([Problem("http-error", f"the server answered HTTP {status}", file=final_url)])
             if status != 200:
-                return self._final(Problem("http-error", f"unexpected HTTP {status}", file=final_url))
+                raise ProblemsFound([Problem("http-error", f"unexpected HTTP {status}", file=final_url)])
             encoding = response.headers.get("Content-Encoding", "identity").lower()
             declared = response.headers.get("Content-Length")
             declared = int(declared) if declared and declared.isdigit() and encoding == "identity" else None
             for limit, what in ((max_bytes, "the size cap"), (expected_size, "the size the record lists")):
                 if declared is not None and limit is not None and declared > limit:
-                    return self._final(Problem("size-mismatch", f"the server announces {declared} bytes, more than "
-                                               f"{what} ({limit})", file=final_url, value=str(declared)))
+                    raise ProblemsFound([Problem("size-mismatch", f"the server announces {declared} bytes, more than "
+                                                 f"{what} ({limit})", file=final_url, value=str(declared))])
             md5, sha256, size = hashlib.md5(), hashlib.sha256(), 0
             sink = open(dest, "wb") if dest is not None else None
             buffer = bytearray()
@@ -239,8 +239,8 @@ class Transport:
                     for chunk in response.iter_content(_CHUNK):
                         size += len(chunk)
                         if size > max_bytes or (expected_size is not None and size > expected_size):
-                            return self._final(Problem("size-mismatch", "the transfer is larger than expected; "
-                                                       "stopped", file=final_url, value=f"more than {size - len(chunk)} bytes"))
+                            raise ProblemsFound([Problem("size-mismatch", "the transfer is larger than expected; stopped",
+                                                         file=final_url, value=f"more than {size - len(chunk)} bytes")])
                         md5.update(chunk)
                         sha256.update(chunk)
                         if sink is not None:
@@ -248,7 +248,7 @@ class Transport:
                         else:
                             buffer += chunk
                         advance(len(chunk))
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
                 return Problem("truncated-transfer", f"the transfer broke off after {size} bytes"
                                + (f" of {declared}" if declared is not None else "") + f" ({type(error).__name__})",
                                file=final_url)
@@ -259,10 +259,6 @@ class Transport:
                 return Problem("truncated-transfer", f"received {size} bytes, the server announced {declared}",
                                file=final_url)
             return Fetched(size, md5.hexdigest(), sha256.hexdigest(), bytes(buffer) if dest is None else None)
-
-    @staticmethod
-    def _final(problem: Problem):
-        raise ProblemsFound([problem])
 
     def _bar(self, label: str, total: int | None):
         from contextlib import contextmanager
@@ -349,7 +345,7 @@ def zenodo_record(transport: Transport, api: str, record_id: str, version: str |
         return record
     url = (record.get("links") or {}).get("versions") or f"{api}/records/{record.get('id', record_id)}/versions"
     seen: list[str] = []
-    params: dict | None = {"size": 100, "allversions": "true"}
+    params: dict | None = {"size": 100}
     for _ in range(20):
         page = transport.get_json(url, params=params) or {}
         for hit in (page.get("hits") or {}).get("hits") or []:
