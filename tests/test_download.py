@@ -632,3 +632,13 @@ def test_target_under_missing_folders_is_created_only_on_success(server, tmp_pat
     assert list(tmp_path.iterdir()) == []
     assert fetch(good, tmp_path / "a" / "b" / "out") == (0, [])
     assert_is_release(tmp_path / "a" / "b" / "out")
+
+
+def test_release_bundle_built_by_dvc_repro_downloads_and_matches_the_package(tmp_path):
+    bundles = sorted((ROOT / "dist").glob("*.zip"))
+    if not bundles:
+        pytest.skip("no release bundle under dist/ (the release stage builds it)")
+    assert fetch(str(bundles[-1]), tmp_path / "out") == (0, [])
+    descriptor = json.loads((ROOT / "datapackage.json").read_text())
+    for resource in descriptor["resources"]:
+        assert sha256((tmp_path / "out" / resource["path"]).read_bytes()) == resource["hash"].split(":", 1)[1]
