@@ -162,8 +162,14 @@ def _open_reader(spec: str, repo: Path) -> tuple[_Reader, bytes]:
     except _GitError:
         raise _unreadable(spec, "no such file or folder, and not a git revision of this repository",
                           "give a folder, a datapackage.json, a release zip, or a revision such as HEAD~1 or v0.1.0")
-    prefix = _git(repo, "rev-parse", "--show-prefix").decode("utf-8").strip()
-    target = posixpath.normpath(posixpath.join(prefix, descriptor_path or "datapackage.json"))
+    # Like git itself: `REV:path` is relative to the repository's top, `REV:./path` to the current folder.
+    target = descriptor_path or "datapackage.json"
+    if target.startswith(("./", "../")):
+        prefix = _git(repo, "rev-parse", "--show-prefix").decode("utf-8").strip()
+        target = posixpath.join(prefix, target)
+    target = posixpath.normpath(target)
+    if not _safe_relative(target):
+        raise _unreadable(spec, f"{target} is outside the repository")
     try:
         data = _git(repo, "show", f"{rev}:{target}")
     except _GitError:
