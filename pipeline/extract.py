@@ -404,8 +404,13 @@ def write_tables(tables: dict[str, list[dict]], out_dir: Path, vocab: Vocabulary
 
 def run(root: Path = Path(".")) -> None:
     """Stage entry point: `python -m pipeline.extract` (called by `dvc repro`)."""
+    from pipeline.validate import check_vocabulary
+
     params = load_params(root)
     vocab = Vocabulary(root / "schemas")
+    problems = check_vocabulary(vocab)
+    if problems:
+        raise ProblemsFound(problems)
     tables = extract_review(root / params["source"]["export"], params["source"], vocab, root,
                             params["source"]["finding_columns"])
     write_tables(tables, root / params["paths"]["interim"], vocab)

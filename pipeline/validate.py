@@ -171,6 +171,24 @@ def _failure_problems(cases, frame, file: str) -> list[Problem]:
     return sorted(set(problems), key=lambda p: (p.line or 0, p.column or "", p.message))
 
 
+def check_vocabulary(vocab: Vocabulary) -> list[Problem]:
+    """The vocabularies under schemas/ are data too: they must pass their own Table Schemas."""
+    import pandera.errors
+
+    problems: list[Problem] = []
+    for name in ("regions", "molecules"):
+        path = vocab.root / f"{name}.csv"
+        display = f"schemas/{name}.csv"
+        schema = vocab.table_schema(name)
+        frame, type_problems = read_table(path, schema, display)
+        problems.extend(type_problems)
+        try:
+            column_schema(schema).validate(frame, lazy=True)
+        except pandera.errors.SchemaErrors as errors:
+            problems.extend(_failure_problems(errors.failure_cases, frame, display))
+    return problems
+
+
 def summary(paths: dict[str, Path], vocab: Vocabulary) -> dict:
     """The numbers a reviewer checks first, written as DVC metrics."""
     from collections import Counter

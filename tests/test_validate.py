@@ -1,0 +1,115 @@
+"""The validate stage: schemas from schemas/, cross-field rules, every problem at once."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from pipeline.tables import read_csv
+from pipeline.validate import check_tables, validate_package
+from pipeline.vocab import RESOURCES, Vocabulary
+
+VOCAB = Vocabulary()
+
+
+@pytest.fixture
+def interim(tmp_path: Path) -> dict[str, Path]:
+    paths = {}
+    for name in RESOURCES:
+        paths[name] = tmp_path / f"{name}.csv"
+        shutil.copy(ROOT / "data" / "interim" / f"{name}.csv", paths[name])
+    return paths
+
+
+def edit(path: Path, line: int, **changes: str) -> None:
+    """Change cells of the data row on `line` (header = line 1)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[line - 2].update(changes)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_published_tables_pass():
+    paths = {name: ROOT / "data" / "interim" / f"{name}.csv" for name in RESOURCES}
+    assert check_tables(paths, VOCAB) == []
+
+
+def test_schema_enums_are_the_vocabularies():
+    # One source of truth: the Table Schema's allowed values are the vocabulary CSVs.
+    fields = {f["name"]: f for f in VOCAB.table_schema("findings")["fields"]}
+    assert fields["direction"]["constraints"]["enum"] == [d["direction"] for d in VOCAB.directions]
+    assert fields["measure"]["constraints"]["enum"] == VOCAB.measures
+    assert set(fields["population"]["constraints"]["enum"]) == {r["population"] for r in VOCAB.regions}
+
+
+def test_unknown_direction_is_reported_with_line_column_and_value(interim):
+    edit(interim["findings"], 5, direction="up")
+    (problem,) = check_tables(interim, VOCAB)
+    assert (problem.line, problem.column, problem.value) == (5, "direction", "up")
+
+
+def test_population_must_fit_the_region(interim):
+    edit(interim["findings"], 3, population="animal", region_id="human-Plasma", location_status="reported")
+    problems = check_tables(interim, VOCAB)
+    assert [(p.line, p.column) for p in problems] == [(3, "population")]
+    assert "population fits region" in problems[0].message
+
+
+def test_location_status_must_fit_the_region(interim):
+    edit(interim["findings"], 4, location_status="reported")
+    problems = check_tables(interim, VOCAB)
+    assert [(p.line, p.column, p.value) for p in problems] == [(4, "location_status", "reported")]
+
+
+def test_citation_status_must_fit_the_references(interim):
+    edit(interim["findings"], 6, references="PMID:123")
+    problems = check_tables(interim, VOCAB)
+    assert [(p.line, p.column) for p in problems] == [(6, "citation_status")]
+
+
+def test_unknown_region_and_molecule_break_the_foreign_keys(interim):
+    edit(interim["findings"], 7, population="animal", region_id="animal-Cerebellum", location_status="reported")
+    edit(interim["findings"], 8, molecule_id="unobtainium")
+    problems = {(p.line, p.column) for p in check_tables(interim, VOCAB)}
+    assert {(7, "region_id"), (8, "molecule_id")} <= problems
+
+
+def test_duplicate_finding_id_and_bad_integer_are_both_reported(interim):
+    first = read_csv(interim["findings"])[0]["finding_id"]
+    edit(interim["findings"], 10, finding_id=first)
+    edit(interim["findings"], 11, source_row="eleven")
+    problems = check_tables(interim, VOCAB)
+    found = {(p.line, p.column, p.code) for p in problems}
+    assert (10, "finding_id", "schema-violation") in found
+    assert (11, "source_row", "type-error") in found
+    assert all("Traceback" not in (p.message + str(p.value)) for p in problems)
+
+
+def test_validate_package_detects_a_tampered_file(tmp_path: Path):
+    shutil.copy(ROOT / "datapackage.json", tmp_path / "datapackage.json")
+    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("raw", "interim"))
+    assert validate_package(tmp_path / "datapackage.json") == []
+    findings = tmp_path / "data" / "findings.csv"
+    findings.write_bytes(findings.read_bytes().replace(b"increase", b"decrease", 1))
+    codes = {p.code for p in validate_package(tmp_path / "datapackage.json")}
+    assert "hash-count" in codes
+
+
+def test_validate_package_reports_an_unreadable_descriptor(tmp_path: Path):
+    (tmp_path / "datapackage.json").write_text("{not json", encoding="utf-8")
+    (problem,) = validate_package(tmp_path / "datapackage.json")
+    assert problem.code == "unreadable-package"
+
+
+def test_metrics_summary_is_committed():
+    metrics = json.loads((ROOT / "metrics" / "validation.json").read_text(encoding="utf-8"))
+    assert metrics["findings"] == 93 and metrics["molecules_without_findings"] == 4
+    assert metrics["direction"] == {"decrease": 26, "increase": 63, "no_change": 4}

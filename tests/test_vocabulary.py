@@ -1,0 +1,51 @@
+"""The vocabularies under schemas/ agree with the identifier facts copied into schemas/reference/."""
+
+from __future__ import annotations
+
+from conftest import ROOT
+from pipeline.tables import read_csv
+from pipeline.vocab import Vocabulary
+
+VOCAB = Vocabulary()
+REFERENCE = ROOT / "schemas" / "reference"
+
+
+def test_hgnc_symbols_are_approved_and_match_their_ids():
+    hgnc = {row["symbol"]: row for row in read_csv(REFERENCE / "hgnc.csv")}
+    for molecule in VOCAB.molecules:
+        symbols = [s for s in molecule["hgnc_symbols"].split(";") if s]
+        ids = [i for i in molecule["hgnc_ids"].split(";") if i]
+        assert len(symbols) == len(ids), molecule["label"]
+        for symbol, hgnc_id in zip(symbols, ids):
+            assert hgnc[symbol]["hgnc_id"] == hgnc_id and hgnc[symbol]["status"] == "Approved"
+
+
+def test_a_molecule_without_a_symbol_says_why():
+    for molecule in VOCAB.molecules:
+        if not molecule["hgnc_symbols"]:
+            assert molecule["notes"], molecule["label"]
+
+
+def test_uberon_ids_match_their_labels():
+    uberon = {row["uberon_id"]: row["label"] for row in read_csv(REFERENCE / "uberon.csv")}
+    for region in VOCAB.regions:
+        if region["uberon_id"]:
+            assert uberon[region["uberon_id"]] == region["uberon_label"]
+        else:
+            assert region["notes"], region["label"]
+
+
+def test_regions_are_the_tables_fourteen_columns_with_serum_twice():
+    regions = sorted(VOCAB.regions, key=lambda r: int(r["column"]))
+    assert [r["label"] for r in regions] == ["PFC", "HPC", "AMY", "DG", "DRN", "PAG", "NAc", "VTA", "SN",
+                                             "Serum", "mPFC", "pgACC", "Serum", "Plasma"]
+    serum = [r for r in regions if r["label"] == "Serum"]
+    assert [(r["region_id"], r["population"]) for r in serum] == [("animal-Serum", "animal"),
+                                                                  ("human-Serum", "human")]
+    assert [r["group"] for r in regions] == ["Brain region"] * 9 + ["Blood", "Neuroimaging", "Neuroimaging",
+                                                                    "Blood", "Blood"]
+
+
+def test_molecule_labels_and_ids_are_unique():
+    assert len({m["label"] for m in VOCAB.molecules}) == len(VOCAB.molecules) == 53
+    assert len({m["molecule_id"] for m in VOCAB.molecules}) == 53
