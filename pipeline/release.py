@@ -8,6 +8,7 @@ stream depends on the zlib build and the zip would then differ between machines.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import html
 import io
@@ -174,8 +175,6 @@ class BuiltPackage:
 
 
 def _csv_rows(data: bytes) -> list[dict[str, str]]:
-    import csv
-
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
@@ -274,7 +273,7 @@ def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     description = [
         f"<p>{html.escape(release.title)}.</p>",
         "<p>An open, validated Frictionless Data Package of the molecular changes that ketamine induces "
-        f"(molecule × region × direction), digitised from Table 1 of {citation} and extended by validated "
+        f"(molecule × region × direction), digitised from Table 1 of {citation}, and extended by validated "
         f"contributions. Version {html.escape(release.version)} holds {_finding_counts(package.findings)}.</p>",
     ]
     if lost:
@@ -378,8 +377,9 @@ def sha256sums(files: dict[str, bytes]) -> str:
 
 
 def zip_timestamp(date: str) -> tuple[int, int, int, int, int, int]:
-    day = dt.date.fromisoformat(date)
-    return (max(day.year, 1980), day.month, day.day, 0, 0, 0) if day.year >= 1980 else (1980, 1, 1, 0, 0, 0)
+    """Midnight of the release date; zip (DOS) time cannot go before 1980-01-01."""
+    day = max(dt.date.fromisoformat(date), dt.date(1980, 1, 1))
+    return (day.year, day.month, day.day, 0, 0, 0)
 
 
 def deterministic_zip(entries: dict[str, bytes], date: str) -> bytes:
@@ -406,7 +406,11 @@ def bundle_files(release: Release, package: BuiltPackage, readme: bytes, license
 
 
 def build(root: Path, params: dict) -> dict[Path, bytes]:
-    """Every file the release stage writes and its bytes; nothing written yet."""
+    """Every file the release stage writes and its bytes; nothing written yet.
+
+    Raises ProblemsFound (every problem at once) when params or the built package are not fit
+    to release, so that nothing is written.
+    """
     release = release_from_params(params)
     package = read_built_package(root, release, (params.get("source") or {}).get("id"))
     problems = []
@@ -446,7 +450,7 @@ def run(root: Path = Path(".")) -> None:
     outputs = build(root, params)
     release = release_from_params(params)
     warnings = changelog_warnings(release, (root / CHANGELOG_FILE).read_text(encoding="utf-8"))
-    if warnings:
+    if warnings:  # printed, not fatal: a rebuild between releases must not fail on the changelog
         print(render_text(warnings), file=sys.stderr)
     for path, data in outputs.items():
         atomic_write_bytes(path, data)

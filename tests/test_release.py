@@ -461,3 +461,26 @@ def test_a_release_of_the_real_package_follows_the_rules(tmp_path):
     assert zenodo_rule_violations(json.loads((root / ".zenodo.json").read_text(encoding="utf-8"))) == []
     assert cff_rule_violations(yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8"))) == []
     assert len(list((root / "dist").glob("*.zip"))) == 1
+
+
+# --- dvc repro ---------------------------------------------------------------------------------------
+
+
+def test_dvc_repro_builds_the_bundle_and_a_forced_rebuild_gives_the_same_sha256(tmp_path):
+    from conftest import copy_project, run_dvc
+
+    project = copy_project(tmp_path / "ketamap")
+    dvc_yaml = project / "dvc.yaml"
+    if not re.search(r"^  release:", dvc_yaml.read_text(encoding="utf-8"), re.MULTILINE):
+        # Until the stage is in dvc.yaml, add the text proposed for it (tests/fixtures/release/dvc-stage.yaml).
+        dvc_yaml.write_text(dvc_yaml.read_text(encoding="utf-8").rstrip("\n") + "\n"
+                            + (FIXTURES / "dvc-stage.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    version = load_params(project)["release"]["version"]
+    bundle_path = project / "dist" / f"ketamap-{version}.zip"
+    first = run_dvc(project, "repro")
+    assert first.returncode == 0, first.stderr
+    digest = hashlib.sha256(bundle_path.read_bytes()).hexdigest()
+    forced = run_dvc(project, "repro", "-f", "release")
+    assert forced.returncode == 0, forced.stderr
+    assert hashlib.sha256(bundle_path.read_bytes()).hexdigest() == digest
+    assert run_dvc(project, "status", "-q").returncode == 0
