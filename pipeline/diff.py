@@ -179,7 +179,8 @@ def _open_reader(spec: str, repo: Path) -> tuple[_Reader, bytes]:
 
 def _table_rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    rows = [dict(row) for row in reader]
+    # Cells beyond the header (DictReader's None key) belong to no field and are not compared.
+    rows = [{k: v for k, v in row.items() if k is not None} for row in reader]
     return list(reader.fieldnames or []), rows
 
 

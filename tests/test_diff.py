@@ -343,3 +343,47 @@ def test_changelog_command_refuses_a_package_not_rebuilt_for_the_new_version(rep
     assert out.exit_code == 2
     assert "params-mismatch" in out.stderr and "dvc repro" in out.stderr
 
+
+
+def test_a_repeated_finding_id_is_compared_once_and_warned_about(tmp_path):
+    old = write_package(tmp_path / "a", BASE)
+    new = write_package(tmp_path / "b", BASE + [dict(BASE[0], direction="decrease")])
+    result = diff_packages(str(old), str(new))
+    assert result.resources["findings"].identical
+    assert result.warnings == ["findings: NEW has more than one row with finding_id = fnd-000000000001; "
+                               "the first one is compared"]
+
+
+def test_cells_beyond_the_header_do_not_break_the_json_output(tmp_path):
+    old = write_package(tmp_path / "a", BASE)
+    new = write_package(tmp_path / "b", BASE)
+    with open(new / "data/findings.csv", "a", encoding="utf-8") as fh:
+        fh.write("fnd-00000000000c,BDNF,increase,,extra,cells\n")
+    out = CliRunner().invoke(app, ["diff", str(old), str(new), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["resources"]["findings"]["added"] == [
+        {"finding_id": "fnd-00000000000c", "molecule_label": "BDNF", "direction": "increase", "region_id": ""}]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from pipeline.diff import PackageVersion  # noqa: E402
+
+_ids = st.sampled_from([f"fnd-{i:012x}" for i in range(12)])
+_tables = st.dictionaries(_ids, st.sampled_from(["increase", "decrease", "no_change"]), max_size=12)
+
+
+def _version(table: dict[str, str]) -> PackageVersion:
+    rows = [{"finding_id": k, "direction": v} for k, v in table.items()]
+    return PackageVersion(ref="mem", name="ketamap", version="0", fields={"findings": ["finding_id", "direction"]},
+                          keys={"findings": ["finding_id"]}, rows={"findings": rows})
+
+
+@settings(max_examples=60, deadline=None)
+@given(_tables, _tables)
+def test_added_removed_changed_partition_the_ids_of_both_versions(old, new):
+    findings = diff_versions(_version(old), _version(new)).resources["findings"]
+    assert ids(findings.added) == sorted(new.keys() - old.keys())
+    assert ids(findings.removed) == sorted(old.keys() - new.keys())
+    assert [c.key["finding_id"] for c in findings.changed] == sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
+    assert findings.identical == (old == new)
