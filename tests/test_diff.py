@@ -11,11 +11,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipeline.changelog import BEGIN, END, changelog_entry, previous_release_tag, update_changelog
 from pipeline.cli import app
-from pipeline.diff import diff_packages, diff_versions, empty_version, read_version
+from pipeline.diff import PackageVersion, diff_packages, diff_versions, empty_version, read_version
 from pipeline.problems import ProblemsFound
 
 FIELDS = ["finding_id", "molecule_label", "direction", "region_id"]
@@ -363,11 +365,6 @@ def test_cells_beyond_the_header_do_not_break_the_json_output(tmp_path):
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["resources"]["findings"]["added"] == [
         {"finding_id": "fnd-00000000000c", "molecule_label": "BDNF", "direction": "increase", "region_id": ""}]
-
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-from pipeline.diff import PackageVersion  # noqa: E402
 
 _ids = st.sampled_from([f"fnd-{i:012x}" for i in range(12)])
 _tables = st.dictionaries(_ids, st.sampled_from(["increase", "decrease", "no_change"]), max_size=12)
