@@ -484,3 +484,12 @@ def test_dvc_repro_builds_the_bundle_and_a_forced_rebuild_gives_the_same_sha256(
     assert forced.returncode == 0, forced.stderr
     assert hashlib.sha256(bundle_path.read_bytes()).hexdigest() == digest
     assert run_dvc(project, "status", "-q").returncode == 0
+
+
+def test_unreadable_params_is_a_problem_not_a_traceback(tmp_path):
+    root = write_project(tmp_path / "p")
+    (root / "params.yaml").write_text("release: [unclosed\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "pipeline.release"], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "unreadable-params" in done.stderr and "Traceback" not in done.stderr
