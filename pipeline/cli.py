@@ -24,6 +24,15 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def ketamap() -> None:
+    """Validate, build, diff, download and deposit the ketamap data package.
+
+    Exit codes: 0 success, 1 the data is invalid or verification failed, 2 usage error or
+    unreadable input. `dvc repro` rebuilds the package; these commands work around it.
+    """
+
+
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
@@ -34,6 +43,31 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+@app.command()
+def deposit(
+    production: bool = typer.Option(False, "--production/--sandbox",
+                                    help="Deposit on zenodo.org instead of the sandbox (the default)."),
+    publish: bool = typer.Option(False, "--publish", help="Publish the draft (mints a DOI; cannot be undone)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; send nothing."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Release zip (default: dist/<name>-<version>.zip from params.yaml)."),
+    metadata: Path = typer.Option(Path(".zenodo.json"), "--metadata", help="Zenodo metadata file."),
+    state: Path = typer.Option(Path("release/zenodo-deposits.json"), "--state",
+                               help="Where deposits are recorded for the next release."),
+    api: Optional[str] = typer.Option(None, "--api", envvar="KETAMAP_ZENODO_API", show_envvar=True,
+                                      help="Zenodo API base URL (overrides --sandbox/--production)."),
+) -> None:
+    """Deposit the release bundle on Zenodo: a new deposition the first time, a new version after.
+
+    The token comes from ZENODO_TOKEN (scopes deposit:write, deposit:actions) and is sent only as a Bearer header. Without --publish the draft stays open for review; running the command again resumes it. Deposits are recorded in release/zenodo-deposits.json.
+
+    Example:  ketamap deposit --sandbox --dry-run && ketamap deposit --sandbox --publish
+    """
+    from pipeline.zenodo import run_deposit
+
+    raise typer.Exit(run_deposit(production=production, publish=publish, dry_run=dry_run, bundle=bundle,
+                                 metadata=metadata, state=state, api=api))
 
 
 # --- release: diff, changelog (pipeline/diff.py, pipeline/changelog.py) ----------------------

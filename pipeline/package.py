@@ -72,10 +72,6 @@ def descriptor(params: dict, vocab: Vocabulary, files: dict[str, bytes], sources
         "licenses": [LICENSE],
         "keywords": [k for k in review["keywords"].split(";") if k],
         "sources": [{"title": review_citation(review), "path": f"https://doi.org/{review['doi']}"}],
-        "contributors": [
-            {"title": name, "roles": ["author"], "path": f"https://doi.org/{review['doi']}"}
-            for name in review["authors"].split(";") if name
-        ],
         "resources": resources,
     }
 
