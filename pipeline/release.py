@@ -273,7 +273,6 @@ def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     lost = sum(1 for f in package.findings if f.get("location_status") == "lost_in_source")
     citation = html.escape(review_reference(review))
     description = [
-        f"<p>{html.escape(release.title)}.</p>",
         "<p>An open, validated Frictionless Data Package of the molecular changes that ketamine induces "
         f"(molecule × region × direction), digitised from Table 1 of {citation}, and extended by validated "
         f"contributions. Version {html.escape(release.version)} holds {_finding_counts(package.findings)}.</p>",
