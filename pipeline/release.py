@@ -37,6 +37,7 @@ SEMVER = re.compile(
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 ORCID = re.compile(r"^(?:https://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 DATA_LICENSE_FILE = "LICENSE-DATA.md"
+DATA_LICENSE_ID = "CC-BY-4.0"
 CHANGELOG_FILE = "CHANGELOG.md"
 PACKAGE_README = "data/README.md"
 ZENODO_FILE = ".zenodo.json"
@@ -198,6 +199,11 @@ def read_built_package(root: Path, release: Release, source_id: str | None) -> B
                                     f"datapackage.json has {key} {descriptor.get(key)!r} but params.yaml says {wanted!r}",
                                     file="datapackage.json", column=key, value=str(descriptor.get(key)),
                                     suggestion="rebuild the package: `dvc repro`"))
+    licences = [lic.get("name") for lic in descriptor.get("licenses", []) if isinstance(lic, dict)]
+    if licences != [DATA_LICENSE_ID]:
+        problems.append(Problem("licence-mismatch", f"datapackage.json declares licences {licences}, but the "
+                                f"release is published under {DATA_LICENSE_ID} (LICENSE, .zenodo.json, CITATION.cff)",
+                                file="datapackage.json", column="licenses", suggestion="rebuild the package: `dvc repro`"))
     files: dict[str, bytes] = {}
     for resource in descriptor.get("resources", []):
         rel = resource.get("path")

@@ -65,6 +65,7 @@ def write_project(root: Path, params: dict = PARAMS, version: str | None = None)
         resources.append({"name": Path(rel).stem, "path": rel, "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
                           "bytes": len(data)})
     descriptor = {"name": params["release"]["name"], "version": version or params["release"]["version"],
+                  "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/"}],
                   "resources": resources}
     (root / "datapackage.json").write_text(json.dumps(descriptor, indent=2) + "\n", encoding="utf-8")
     (root / "data/README.md").write_text("# ketamap\n\nData dictionary.\n", encoding="utf-8")
@@ -316,6 +317,16 @@ def test_a_package_built_for_another_version_is_refused(tmp_path):
     problem = raised.value.problems[0]
     assert (problem.code, problem.column) == ("params-mismatch", "version")
     assert "dvc repro" in problem.suggestion
+
+
+def test_a_package_under_another_licence_is_refused(tmp_path):
+    root = write_project(tmp_path / "p")
+    descriptor = json.loads((root / "datapackage.json").read_text())
+    descriptor["licenses"] = [{"name": "CC0-1.0"}]
+    (root / "datapackage.json").write_text(json.dumps(descriptor))
+    with pytest.raises(ProblemsFound) as raised:
+        build(root, load_params(root))
+    assert [p.code for p in raised.value.problems] == ["licence-mismatch"]
 
 
 def test_a_data_file_edited_after_packaging_is_refused(tmp_path):
