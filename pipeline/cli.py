@@ -70,6 +70,82 @@ def deposit(
                                  metadata=metadata, state=state, api=api))
 
 
+# --- release: diff, changelog (pipeline/diff.py, pipeline/changelog.py) ----------------------
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def diff(
+    old: str = typer.Argument(..., help="Older version: a folder, a datapackage.json, a release zip or a git revision."),
+    new: str = typer.Argument(..., help="Newer version, in any of the same forms."),
+    format: DiffFormat = typer.Option(DiffFormat.text, "--format", help="text, json or markdown."),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when the versions differ (like git diff)."),
+) -> None:
+    """Findings added, removed and changed (field by field) between two versions, by finding_id.
+
+    Example: ketamap diff v0.1.0 . --format markdown
+    """
+    from pipeline.diff import RENDERERS, diff_packages
+    from pipeline.problems import ProblemsFound, render_text
+
+    try:
+        result = diff_packages(old, new)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        raise typer.Exit(2)
+    typer.echo(RENDERERS[format.value](result), nl=False)
+    raise typer.Exit(1 if exit_code and not result.identical else 0)
+
+
+@app.command()
+def changelog(
+    since: Optional[str] = typer.Option(None, "--since", help="The previous release (git revision, folder or zip); "
+                                        "default: the highest vX.Y.Z tag below release.version."),
+    write: bool = typer.Option(False, "--write", help="Put the entry into CHANGELOG.md (between markers)."),
+) -> None:
+    """The data changes since the previous release, as CHANGELOG.md's generated entry.
+
+    Example: dvc repro && ketamap changelog --write && dvc repro
+    """
+    from pipeline.changelog import changelog_entry, previous_release_tag, update_changelog
+    from pipeline.diff import diff_packages, diff_versions, empty_version, read_version
+    from pipeline.params import load_params
+    from pipeline.problems import Problem, ProblemsFound, render_text
+    from pipeline.release import SEMVER
+    from pipeline.tables import atomic_write_text
+
+    try:
+        release = load_params(Path("."))["release"]
+        version, date = str(release["version"]), str(release["date"])
+        if not SEMVER.match(version):
+            raise ProblemsFound([Problem("bad-version", "release.version is not a semantic version",
+                                         file="params.yaml", value=version)])
+        previous = since or previous_release_tag(Path("."), version)
+        current = read_version(".")
+        if current.version != version:
+            raise ProblemsFound([Problem("params-mismatch", f"datapackage.json is version {current.version} but "
+                                         f"params.yaml says {version}", file="datapackage.json",
+                                         suggestion="run `dvc repro` first")])
+        result = diff_packages(previous, ".") if previous else diff_versions(empty_version(), current)
+        entry = changelog_entry(result, previous)
+        if write:
+            path = Path("CHANGELOG.md")
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            atomic_write_text(path, update_changelog(text, version, date, entry))
+    except (OSError, KeyError, TypeError) as error:
+        typer.echo(f"params.yaml or CHANGELOG.md: error [unreadable] {error}", err=True)
+        raise typer.Exit(2)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        raise typer.Exit(2)
+    typer.echo(entry, nl=False)
+
+
 @app.command()
 def download(
     source: str = typer.Argument(..., help="Zenodo DOI or record URL, https URL of a release zip or "

@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, run_dvc, tool_env
+from pipeline.params import load_params
+
+RELEASE = load_params(ROOT)["release"]
 
 PUBLISHED = ["datapackage.json", "data/findings.csv", "data/molecules.csv", "data/regions.csv",
-             "data/sources.csv", "data/README.md"]
+             "data/sources.csv", "data/README.md", f"dist/{RELEASE['name']}-{RELEASE['version']}.zip", ".zenodo.json", "CITATION.cff"]
 RAW = "data/raw/literature-db-pmid35546951.txt"
 
 
