@@ -69,9 +69,9 @@ def column_schema(table_schema: dict):
     return schema
 
 
-def domain_rules(vocab: Vocabulary, tables: dict) -> dict[str, list[tuple[str, str, object]]]:
+def domain_rules(tables: dict) -> dict[str, list[tuple[str, str, object]]]:
     """Cross-field and cross-table rules: (rule name, column, function frame → bool mask of valid rows)."""
-    regions = {r["region_id"]: r["population"] for r in vocab.regions}
+    regions = dict(zip(tables["regions"]["region_id"], tables["regions"]["population"]))
     molecule_ids = set(tables["molecules"]["molecule_id"].dropna())
     source_ids = set(tables["sources"]["source_id"].dropna())
     region_ids = set(tables["regions"]["region_id"].dropna())
@@ -103,7 +103,7 @@ def domain_rules(vocab: Vocabulary, tables: dict) -> dict[str, list[tuple[str, s
     }
 
 
-def check_tables(paths: dict[str, Path], vocab: Vocabulary, display: dict[str, str] | None = None) -> list[Problem]:
+def check_tables(paths: dict[str, Path], schemas: dict[str, dict], display: dict[str, str] | None = None) -> list[Problem]:
     """Every problem in the four tables, each with file, line (header = line 1), column, value, rule."""
     import pandera.errors
 
@@ -111,7 +111,7 @@ def check_tables(paths: dict[str, Path], vocab: Vocabulary, display: dict[str, s
     problems: list[Problem] = []
     tables = {}
     for name in RESOURCES:
-        schema = vocab.table_schema(name)
+        schema = schemas[name]
         try:
             frame, type_problems = read_table(paths[name], schema, display[name])
         except (OSError, ValueError) as error:
@@ -133,7 +133,7 @@ def check_tables(paths: dict[str, Path], vocab: Vocabulary, display: dict[str, s
                             if (p.line, p.column) not in typed)
     if len(tables) < len(RESOURCES):
         return problems
-    for name, rules in domain_rules(vocab, tables).items():
+    for name, rules in domain_rules(tables).items():
         frame = tables[name]
         for rule, column, valid in rules:
             mask = valid(frame).fillna(False).astype(bool)
@@ -240,9 +240,9 @@ def validate_package(descriptor: Path) -> list[Problem]:
     if missing:
         return [Problem("missing-resource", f"the package has no '{name}' resource", file=str(descriptor))
                 for name in missing]
-    schemas_dir = base / "schemas"
-    vocab = Vocabulary(schemas_dir) if (schemas_dir / "regions.csv").exists() else Vocabulary()
-    return check_tables(paths, vocab, {n: str(p) for n, p in paths.items()})
+    # The package's own Table Schemas and regions table: a downloaded package needs no checkout.
+    schemas = {name: package.get_resource(name).schema.to_descriptor() for name in RESOURCES}
+    return check_tables(paths, schemas, {n: str(p) for n, p in paths.items()})
 
 
 def _cell_text(cell) -> str | None:
@@ -256,7 +256,7 @@ def run(root: Path = Path(".")) -> None:
     interim = root / params["paths"]["interim"]
     paths = {name: interim / f"{name}.csv" for name in RESOURCES}
     display = {name: (Path(params["paths"]["interim"]) / f"{name}.csv").as_posix() for name in RESOURCES}
-    problems = check_tables(paths, vocab, display)
+    problems = check_tables(paths, {name: vocab.table_schema(name) for name in RESOURCES}, display)
     if problems:
         raise ProblemsFound(problems)
     atomic_write_text(root / params["paths"]["metrics"], json.dumps(summary(paths, vocab), indent=2) + "\n")

@@ -15,6 +15,7 @@ from pipeline.validate import check_tables, validate_package
 from pipeline.vocab import RESOURCES, Vocabulary
 
 VOCAB = Vocabulary()
+SCHEMAS = {name: VOCAB.table_schema(name) for name in RESOURCES}
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def edit(path: Path, line: int, **changes: str) -> None:
 
 def test_published_tables_pass():
     paths = {name: ROOT / "data" / "interim" / f"{name}.csv" for name in RESOURCES}
-    assert check_tables(paths, VOCAB) == []
+    assert check_tables(paths, SCHEMAS) == []
 
 
 def test_schema_enums_are_the_vocabularies():
@@ -52,33 +53,33 @@ def test_schema_enums_are_the_vocabularies():
 
 def test_unknown_direction_is_reported_with_line_column_and_value(interim):
     edit(interim["findings"], 5, direction="up")
-    (problem,) = check_tables(interim, VOCAB)
+    (problem,) = check_tables(interim, SCHEMAS)
     assert (problem.line, problem.column, problem.value) == (5, "direction", "up")
 
 
 def test_population_must_fit_the_region(interim):
     edit(interim["findings"], 3, population="animal", region_id="human-Plasma", location_status="reported")
-    problems = check_tables(interim, VOCAB)
+    problems = check_tables(interim, SCHEMAS)
     assert [(p.line, p.column) for p in problems] == [(3, "population")]
     assert "population fits region" in problems[0].message
 
 
 def test_location_status_must_fit_the_region(interim):
     edit(interim["findings"], 4, location_status="reported")
-    problems = check_tables(interim, VOCAB)
+    problems = check_tables(interim, SCHEMAS)
     assert [(p.line, p.column, p.value) for p in problems] == [(4, "location_status", "reported")]
 
 
 def test_citation_status_must_fit_the_references(interim):
     edit(interim["findings"], 6, references="PMID:123")
-    problems = check_tables(interim, VOCAB)
+    problems = check_tables(interim, SCHEMAS)
     assert [(p.line, p.column) for p in problems] == [(6, "citation_status")]
 
 
 def test_unknown_region_and_molecule_break_the_foreign_keys(interim):
     edit(interim["findings"], 7, population="animal", region_id="animal-Cerebellum", location_status="reported")
     edit(interim["findings"], 8, molecule_id="unobtainium")
-    problems = {(p.line, p.column) for p in check_tables(interim, VOCAB)}
+    problems = {(p.line, p.column) for p in check_tables(interim, SCHEMAS)}
     assert {(7, "region_id"), (8, "molecule_id")} <= problems
 
 
@@ -86,7 +87,7 @@ def test_duplicate_finding_id_and_bad_integer_are_both_reported(interim):
     first = read_csv(interim["findings"])[0]["finding_id"]
     edit(interim["findings"], 10, finding_id=first)
     edit(interim["findings"], 11, source_row="eleven")
-    problems = check_tables(interim, VOCAB)
+    problems = check_tables(interim, SCHEMAS)
     found = {(p.line, p.column, p.code) for p in problems}
     assert (10, "finding_id", "schema-violation") in found
     assert (11, "source_row", "type-error") in found
@@ -113,3 +114,20 @@ def test_metrics_summary_is_committed():
     metrics = json.loads((ROOT / "metrics" / "validation.json").read_text(encoding="utf-8"))
     assert metrics["findings"] == 93 and metrics["molecules_without_findings"] == 4
     assert metrics["direction"] == {"decrease": 26, "increase": 63, "no_change": 4}
+
+
+def test_validate_package_applies_the_domain_rules_with_its_own_tables(tmp_path: Path):
+    # frictionless checks hashes, types and keys; the cross-field rules run on the package's own
+    # tables and schemas, so a downloaded package needs no checkout of this repository.
+    import hashlib
+
+    shutil.copy(ROOT / "datapackage.json", tmp_path / "datapackage.json")
+    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("raw", "interim"))
+    edit(tmp_path / "data" / "findings.csv", 2, population="human", region_id="animal-PFC",
+         location_status="reported")
+    data = (tmp_path / "data" / "findings.csv").read_bytes()
+    descriptor = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["resources"][0].update(hash="sha256:" + hashlib.sha256(data).hexdigest(), bytes=len(data))
+    (tmp_path / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    problems = validate_package(tmp_path / "datapackage.json")
+    assert [(p.line, p.column) for p in problems] == [(2, "population")]
