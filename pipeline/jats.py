@@ -323,6 +323,8 @@ def _tokens(element: Element):
     for child in element:
         if local(child.tag) == "xref" and child.get("ref-type") == "bibr":
             yield "xref", child
+        elif local(child.tag) == "xref" and child.get("ref-type") == "table-fn":
+            pass  # a footnote marker: kept in the cell's text, not read as a qualifier
         elif local(child.tag) == "break":
             yield "text", " "
         else:
@@ -394,7 +396,7 @@ def body_rows(body: list[dict[int, Element]], width: int, regions: dict[int, dic
             groups.append([grid_row])
     for group in groups:
         label_cell = group[0].get(0)
-        distinct = list(dict.fromkeys(cell for row in group for cell in row.values()))
+        distinct = list(dict.fromkeys(row[column] for row in group for column in sorted(row)))
         if all(not text_of(cell) for cell in distinct):
             continue  # an empty spacer row
         if len(distinct) == 1 and len(group[0]) == width and width > 1:
@@ -577,19 +579,13 @@ def source_kind(source: dict) -> str:
 
 def extract_from_jats(root: Path, source: dict, vocab: Vocabulary) -> tuple[dict[str, list[dict]], dict]:
     """The four tables from the JATS file, and the reconciliation report against the export (when present)."""
-    from pipeline.extract import parse_export
-    from pipeline.reconcile import aligned_ids, reconcile
+    from pipeline.reconcile import aligned_ids, read_export, reconcile
 
     table, raw, relative = read_jats(root / source["jats"], root, vocab, source.get("jats_table", "Table 1"))
     export_path = root / source["export"] if source.get("export") else None
     export = None
     if export_path is not None and export_path.exists():
-        try:
-            text = export_path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise ProblemsFound([Problem("unreadable-source", f"the export is not UTF-8 ({error.reason})",
-                                         file=source["export"])]) from None
-        export = parse_export(text, source["export"], vocab, source.get("finding_columns", 14))
+        export = read_export(export_path, source["export"], vocab, source.get("finding_columns", 14))
     report = reconcile(export, table, vocab)
     ids = aligned_ids(export, table, vocab, source["id"]) if export is not None else None
     tables = {

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.extract import ExportTable, finding_id, parse_cell
+from pipeline.extract import ExportTable, finding_id, parse_cell, parse_export
+from pipeline.problems import Problem, ProblemsFound
+from pipeline.problems import render_text as render_problems
 from pipeline.vocab import Vocabulary
 
 if TYPE_CHECKING:
@@ -139,3 +142,46 @@ def render_text(report: dict) -> str:
             lines.append(f"- {item['kind']} {item['molecule_label']!r} ({where}): only in the export: "
                          f"{cells(item['only_in_export'])}; only in the JATS: {cells(item['only_in_jats'])}")
     return "\n".join(lines) + "\n"
+
+
+def read_export(path: Path, display: str, vocab: Vocabulary, finding_columns: int = 14) -> ExportTable:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProblemsFound([Problem("unreadable-source", f"the export is not UTF-8 ({error.reason})",
+                                     file=display)]) from None
+    return parse_export(text, display, vocab, finding_columns)
+
+
+def run(export: Path | None, jats: Path | None, table_label: str | None, output: str, root: Path = Path(".")) -> int:
+    """The `ketamap reconcile` command: 0 the sources agree, 1 they disagree or one is invalid, 2 a file is missing."""
+    import json
+    import sys
+
+    from pipeline.jats import read_jats
+    from pipeline.params import load_params
+
+    try:
+        source = load_params(root)["source"]
+    except (OSError, KeyError, TypeError) as error:
+        print(f"params.yaml: error [unreadable] {error}", file=sys.stderr)
+        return 2
+    export = export or root / source["export"]
+    jats = jats or root / source.get("jats", "data/raw/PMC9082546.xml")
+    for path, what in ((export, "text export"), (jats, "JATS file")):
+        if not path.is_file():
+            hint = " (fetch it with `ketamap fetch-source`)" if what == "JATS file" else ""
+            print(f"{path}: error [missing-source] the {what} is not there{hint}", file=sys.stderr)
+            return 2
+    vocab = Vocabulary(root / "schemas")
+    try:
+        table, _, _ = read_jats(jats, root, vocab, table_label or source.get("jats_table", "Table 1"))
+        report = reconcile(read_export(export, str(export), vocab, source.get("finding_columns", 14)), table, vocab)
+    except ProblemsFound as found:
+        print(render_problems(found.problems), file=sys.stderr)
+        return 1
+    if output == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        print(render_text(report), end="")
+    return 1 if report["disagreements"] else 0
