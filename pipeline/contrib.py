@@ -552,3 +552,190 @@ def _describe_reference(value: str) -> tuple[str, str]:
 def _describe_formula(value: str) -> tuple[str, str]:
     return (f"the text starts with '{value[:1]}', which a spreadsheet runs as a formula",
             "reword it so it starts with a letter or a digit")
+
+
+# ---------------------------------------------------------------------------------------------
+# `ketamap validate`: contributions and whole packages, one report
+
+PACKAGE_UNREADABLE = frozenset({"not-found", "not-a-zip", "corrupt-zip", "unreadable-package", "zip-bomb",
+                                "unsafe-path", "bundle-layout", "unreadable-input"})
+
+
+def is_package(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() in (".json", ".zip")
+
+
+def check_package(path: Path) -> CheckedFile:
+    """A whole package: a datapackage.json, a folder holding one, or a release zip (checksums first)."""
+    import tempfile
+
+    from pipeline.download import Limits, gather_zip, verify_staged
+    from pipeline.problems import ProblemsFound
+    from pipeline.validate import validate_package
+
+    shown = str(path)
+    checked = CheckedFile(shown, None, [], [], 0)
+    if not path.exists():
+        return _finish(checked, [Problem("not-found", "no such file or folder", file=shown)], None, None)
+    if path.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory(prefix="ketamap-validate-") as staged:
+            try:
+                gather_zip(path, Path(staged), Limits(), [])
+                verify_staged(Path(staged), validate_package, [], None)
+                checked.row_count = _findings_rows(Path(staged) / "datapackage.json")
+                problems = []
+            except ProblemsFound as found:
+                problems = found.problems
+        return _finish(checked, problems, None, None)
+    descriptor = path / "datapackage.json" if path.is_dir() else path
+    if not descriptor.is_file():
+        return _finish(checked, [Problem("not-found", "the folder has no datapackage.json", file=shown)], None, None)
+    problems = validate_package(descriptor)
+    checked.row_count = _findings_rows(descriptor)
+    return _finish(checked, problems, None, None)
+
+
+def findings_path(package: Path) -> Path | None:
+    """The findings table of a package given as a findings CSV, a datapackage.json or a folder."""
+    import json
+
+    if package.is_file() and package.suffix.lower() == ".csv":
+        return package
+    descriptor = package / "datapackage.json" if package.is_dir() else package
+    if descriptor.is_file():
+        try:
+            resources = json.loads(descriptor.read_text(encoding="utf-8"))["resources"]
+            relative = next(r["path"] for r in resources if r.get("name") == "findings")
+        except (ValueError, KeyError, TypeError, StopIteration, OSError):
+            return None
+        return descriptor.parent / relative if isinstance(relative, str) else None
+    candidate = package / "data" / "findings.csv"
+    return candidate if candidate.is_file() else None
+
+
+def _findings_rows(descriptor: Path) -> int:
+    path = findings_path(descriptor)
+    try:
+        with open(path, "rb") as fh:
+            return max(sum(1 for _ in fh) - 1, 0)
+    except (OSError, TypeError):
+        return 0
+
+
+def validate_paths(paths: list[Path], package_findings: list[dict[str, str]] | None = None,
+                   vocab: Vocabulary | None = None, max_errors: int | None = None) -> list[CheckedFile]:
+    vocab = vocab or Vocabulary()
+    return [check_package(path) if is_package(path) else
+            check_file(path, vocab, package_findings, max_errors=max_errors, with_rows=False) for path in paths]
+
+
+def exit_code(files: list[CheckedFile]) -> int:
+    if any(f.unreadable or any(p.code in PACKAGE_UNREADABLE for p in f.problems) for f in files):
+        return 2
+    return 0 if all(f.valid for f in files) else 1
+
+
+def report_json(files: list[CheckedFile]) -> dict:
+    """SPEC.md's report, plus `counts` per file (complete even when the lists are capped)."""
+    return {
+        "valid": all(f.valid for f in files),
+        "files": [{
+            "path": f.path,
+            "valid": f.valid,
+            "rows": f.row_count,
+            "errors": [p.as_json() for p in f.problems if p.severity == "error"],
+            "warnings": [p.as_json() for p in f.problems if p.severity != "error"],
+            "counts": f.counts,
+        } for f in files],
+    }
+
+
+def render_text(files: list[CheckedFile], console, max_errors: int | None = None) -> None:
+    """For a terminal: each file's verdict, its problems by line, then counts per problem code."""
+    from rich.markup import escape
+
+    totals: dict[str, int] = {}
+    for f in files:
+        verdict = "[green]valid[/]" if f.valid else "[red]invalid[/]"
+        sheet = f" (sheet {escape(repr(f.sheet))})" if f.sheet else ""
+        console.print(f"[bold]{escape(f.path)}[/]{sheet}: {f.row_count} rows, {verdict}")
+        for p in f.problems:
+            where = f"line {p.line}" if p.line is not None else "file"
+            column = f", {escape(p.column)}" if p.column else ""
+            value = f" [dim](value {escape(repr(p.value))})[/]" if p.value is not None else ""
+            colour = "red" if p.severity == "error" else "yellow"
+            console.print(f"  [{colour}]{p.severity}[/] {where}{column}: {escape(p.message)}{value} "
+                          f"[dim]\\[{p.code}][/]")
+            if p.suggestion:
+                console.print(f"      [cyan]→ {escape(p.suggestion)}[/]")
+        if f.omitted:
+            console.print(f"  … {f.omitted} more not listed (--max-errors {max_errors}; 0 lists all)")
+        for code, count in f.counts.items():
+            totals[code] = totals.get(code, 0) + count
+    valid = sum(1 for f in files if f.valid)
+    console.print(f"\n{len(files)} file(s): {valid} valid, {len(files) - valid} invalid")
+    if totals:
+        console.print("problems by code: " + ", ".join(f"{code} {count}" for code, count in sorted(totals.items())))
+
+
+# ---------------------------------------------------------------------------------------------
+# `ketamap template`
+
+EXAMPLE_ROW = {"molecule": "BDNF", "measure": "", "direction": "increase", "population": "animal",
+               "region": "HPC", "species": "rat", "reference": "PMID:12345678", "qualifier": "",
+               "notes": "example only: replace with a finding from your study"}
+
+
+def template_csv(vocab: Vocabulary | None = None) -> bytes:
+    """The header and one commented example row (lines starting with # are ignored)."""
+    import csv
+    import io
+
+    names = [spec["name"] for spec in (vocab or Vocabulary()).table_schema(SCHEMA)["fields"]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    buffer.write("# One finding per row, under the header. Lines starting with # are ignored. Example:\n# ")
+    writer.writerow([EXAMPLE_ROW[n] for n in names])
+    return buffer.getvalue().encode("utf-8")
+
+
+def template_xlsx(vocab: Vocabulary | None = None) -> bytes:
+    """A workbook: sheet 'findings' (the header, drop-down lists) and sheet 'example' (one row)."""
+    import datetime
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    vocab = vocab or Vocabulary()
+    schema = vocab.table_schema(SCHEMA)
+    names = [spec["name"] for spec in schema["fields"]]
+    workbook = Workbook()
+    findings = workbook.active
+    findings.title = "findings"
+    example = workbook.create_sheet("example")
+    for sheet in (findings, example):
+        sheet.append(names)
+        sheet.freeze_panes = "A2"
+        for position, spec in enumerate(schema["fields"]):
+            cell = sheet.cell(row=1, column=position + 1)
+            cell.font = Font(bold=True)
+            letter = cell.column_letter
+            sheet.column_dimensions[letter].width = max(12, len(spec["name"]) + 4)
+    example.append([EXAMPLE_ROW[n] for n in names])
+    lists = {"direction": [r["direction"] for r in vocab.directions], "population": ["animal", "human"],
+             "measure": list(vocab.measures),
+             "region": list(dict.fromkeys(r["label"] for r in vocab.regions))}
+    for name, allowed in lists.items():
+        letter = findings.cell(row=1, column=names.index(name) + 1).column_letter
+        rule = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"', allow_blank=True,
+                              showErrorMessage=False)  # a help, not a lock: ↑ ↓ − are accepted too
+        findings.add_data_validation(rule)
+        rule.add(f"{letter}2:{letter}100000")
+    fixed = datetime.datetime(2022, 1, 1)
+    workbook.properties.created = workbook.properties.modified = fixed
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
