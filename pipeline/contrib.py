@@ -26,7 +26,7 @@ SCHEMA = "contribution"
 ROW_KEYS = ("line", "molecule_id", "molecule_label", "measure", "direction", "population", "region_id",
             "species", "references", "qualifier", "notes", "source_text")
 # What makes two rows the same finding (with direction) or a contradiction (without it).
-FINDING_KEY = ("molecule_id", "measure", "population", "region_id", "species_key", "references_key",
+FINDING_KEY = ("molecule_id", "measure_final", "population_norm", "region_id", "species_key", "references_key",
                "qualifier_key")
 SAME = "molecule, measure, population, region, species, qualifier and reference"
 HUMAN_SPECIES = frozenset({"human", "humans", "homo sapiens"})
@@ -143,13 +143,12 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
 
     rows = _normalise(rows, vocab, schema)
     failures = _cell_failures(rows, schema, columns, vocab)
-    error_lines = _error_lines(failures, file_problems)
-    consistent = rows.filter(~pl.col("line").is_in(error_lines)) if error_lines.len() else rows
+    consistent = rows.join(_error_lines(failures, file_problems), on="line", how="anti")
     failures += _row_failures(consistent, package_findings)
     table = pl.concat(failures, how="vertical") if failures else None
     if with_rows:
-        bad = _error_lines([table] if table is not None else [], file_problems)
-        valid = consistent.filter(~pl.col("line").is_in(bad)) if bad.len() else consistent
+        valid = consistent.join(_error_lines([table] if table is not None else [], file_problems), on="line",
+                                how="anti")
         checked.rows = valid.select(
             "line", "molecule_id", "molecule_label", pl.col("measure_final").alias("measure"),
             pl.col("direction_norm").alias("direction"), pl.col("population_norm").alias("population"),
@@ -361,8 +360,8 @@ def _package_frame(package_findings: list[dict[str, str]] | None):
     frame = pl.DataFrame([{n: csv_cell(row.get(n)) for n in names} for row in package_findings],
                          schema={n: pl.String for n in names})
     return frame.filter(pl.col("region_id") != "").select(
-        "finding_id", "molecule_id", "measure", "population", "region_id",
-        pl.col("direction").alias("direction_norm"),
+        "finding_id", "molecule_id", "region_id",
+        measure_final=pl.col("measure"), population_norm=pl.col("population"), direction_norm=pl.col("direction"),
         species_key=pl.col("species").str.to_lowercase(),
         references_key=pl.col("references").str.split(";").list.unique().list.sort().list.join(";"),
         qualifier_key=pl.col("qualifier").str.to_lowercase(),
@@ -395,7 +394,7 @@ def _error_lines(failures: list, problems: list[Problem]):
     lines = [f.filter(pl.col("severity") == "error")["line"] for f in failures if f is not None]
     lines.append(pl.Series("line", [p.line for p in problems if p.severity == "error" and p.line is not None
                                     and p.code not in HEADER_CODES], dtype=pl.Int64))
-    return pl.concat(lines).unique()
+    return pl.concat(lines).unique().to_frame("line")
 
 
 HEADER_CODES = frozenset({"unnamed-column", "duplicate-column", "unknown-column", "missing-column"})
