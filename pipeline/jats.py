@@ -598,10 +598,14 @@ def extract_from_jats(root: Path, source: dict, vocab: Vocabulary) -> tuple[dict
 
 
 def write_reconciliation(report: dict, out_dir: Path) -> None:
-    """data/interim/reconciliation.json: sorted keys, fixed indent, so a rebuild writes the same bytes."""
+    """data/interim/reconciliation.json (sorted keys, so a rebuild writes the same bytes); disagreements also on stderr."""
     import json
+    import sys
 
-    from pipeline.reconcile import REPORT_NAME
+    from pipeline.reconcile import REPORT_NAME, render_text
     from pipeline.tables import atomic_write_text
 
     atomic_write_text(out_dir / REPORT_NAME, json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    if report["disagreements"]:
+        print(f"extract: warning: the JATS table and the text export disagree; findings follow the JATS "
+              f"(see {out_dir.as_posix()}/{REPORT_NAME})\n" + render_text(report), file=sys.stderr, end="")
