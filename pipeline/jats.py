@@ -415,6 +415,11 @@ def body_rows(body: list[dict[int, Element]], width: int, regions: dict[int, dic
             text = text_of(cell)
             if not text:
                 continue
+            unplaced = [c + 1 for c in columns if c not in regions]
+            if unplaced:
+                problems.append(Problem("cell-outside-columns", f"the cell sits in column(s) {unplaced} that have "
+                                        "no region header", file=file, line=doc.line(cell), value=text))
+                continue
             direction_text, cited = read_citations(cell, references, order, doc, file, problems)
             try:
                 parsed = parse_cell(direction_text, vocab)
@@ -423,11 +428,6 @@ def body_rows(body: list[dict[int, Element]], width: int, regions: dict[int, dic
                                         file=file, line=doc.line(cell), column=f"cell {len(cells) + 1}", value=text,
                                         suggestion="a cell holds a direction symbol, an optional qualifier and its "
                                         "citations as <xref ref-type=\"bibr\" rid=\"…\"> links"))
-                continue
-            unplaced = [c + 1 for c in columns if c not in regions]
-            if unplaced:
-                problems.append(Problem("cell-outside-columns", f"the cell sits in column(s) {unplaced} that have "
-                                        "no known region header", file=file, line=doc.line(cell), value=text))
                 continue
             cells.append(JatsCell(text=text, direction=parsed.direction, qualifier=parsed.qualifier,
                                   regions=[regions[c] for c in columns], references=cited,
@@ -480,6 +480,8 @@ def parse_jats(data: bytes, file: str, vocab: Vocabulary, table_label: str = "Ta
                                 line=doc.line(table)))
         raise ProblemsFound(problems)
     regions = column_regions(header_paths(head_grid, width), vocab, doc, file, problems)
+    if problems:  # a table of another shape: say so once per column, not once per cell
+        raise ProblemsFound(problems)
     references = reference_list(article, doc)
     rows = body_rows(body_grid, width, regions, references, vocab, doc, file, problems)
     legend = read_legend(wrap, vocab, doc, file, problems)
