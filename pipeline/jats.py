@@ -486,16 +486,18 @@ def parse_jats(data: bytes, file: str, vocab: Vocabulary, table_label: str = "Ta
     rows = body_rows(body_grid, width, regions, references, vocab, doc, file, problems)
     legend = read_legend(wrap, vocab, doc, file, problems)
 
-    seen: dict[str, int | None] = {}
+    seen: dict[str, JatsRow] = {}
     for row in rows:
-        if row.label in seen:
-            problems.append(Problem("duplicate-row", f"the molecule label repeats the row on line {seen[row.label]}",
-                                    file=file, line=row.line, value=row.label))
-        seen.setdefault(row.label, row.line)
-        if molecule_for(row.label, vocab) is None:
+        molecule = molecule_for(row.label, vocab)
+        if molecule is None:
             problems.append(Problem("unknown-molecule", "the molecule label is not in schemas/molecules.csv",
                                     file=file, line=row.line, value=row.label,
                                     suggestion="a new molecule enters by adding a row to schemas/molecules.csv"))
+        elif molecule["molecule_id"] in seen:
+            problems.append(Problem("duplicate-row", f"the molecule repeats the row on line "
+                                    f"{seen[molecule['molecule_id']].line}", file=file, line=row.line, value=row.label))
+        else:
+            seen[molecule["molecule_id"]] = row
     if problems:
         raise ProblemsFound(problems)
     return JatsTable(file, article_metadata(article), rows, legend, references)

@@ -249,3 +249,9 @@ def test_real_pmc_table_of_another_shape_is_refused_once_per_column():
     problems = problems_of(REAL.read_bytes())
     assert [(p.code, p.value) for p in problems] == [
         ("unexpected-header", "na"), ("unexpected-header", "MLT (min)"), ("unexpected-header", "SD (min)")]
+
+
+def test_a_molecule_in_two_rows_is_a_problem_even_under_its_full_label():
+    problems = problems_of(minimal_article("<tr><td>AMPAR/</td><td>↑</td><td/></tr>\n"
+                                           "<tr><td>AMPAR/NMDAR</td><td/><td>↓</td></tr>"))
+    assert [(p.code, p.value) for p in problems] == [("duplicate-row", "AMPAR/NMDAR")]
