@@ -415,6 +415,11 @@ def body_rows(body: list[dict[int, Element]], width: int, regions: dict[int, dic
             text = text_of(cell)
             if not text:
                 continue
+            unplaced = [c + 1 for c in columns if c not in regions]
+            if unplaced:
+                problems.append(Problem("cell-outside-columns", f"the cell sits in column(s) {unplaced} that have "
+                                        "no region header", file=file, line=doc.line(cell), value=text))
+                continue
             direction_text, cited = read_citations(cell, references, order, doc, file, problems)
             try:
                 parsed = parse_cell(direction_text, vocab)
@@ -423,11 +428,6 @@ def body_rows(body: list[dict[int, Element]], width: int, regions: dict[int, dic
                                         file=file, line=doc.line(cell), column=f"cell {len(cells) + 1}", value=text,
                                         suggestion="a cell holds a direction symbol, an optional qualifier and its "
                                         "citations as <xref ref-type=\"bibr\" rid=\"…\"> links"))
-                continue
-            unplaced = [c + 1 for c in columns if c not in regions]
-            if unplaced:
-                problems.append(Problem("cell-outside-columns", f"the cell sits in column(s) {unplaced} that have "
-                                        "no known region header", file=file, line=doc.line(cell), value=text))
                 continue
             cells.append(JatsCell(text=text, direction=parsed.direction, qualifier=parsed.qualifier,
                                   regions=[regions[c] for c in columns], references=cited,
@@ -480,20 +480,24 @@ def parse_jats(data: bytes, file: str, vocab: Vocabulary, table_label: str = "Ta
                                 line=doc.line(table)))
         raise ProblemsFound(problems)
     regions = column_regions(header_paths(head_grid, width), vocab, doc, file, problems)
+    if problems:  # a table of another shape: say so once per column, not once per cell
+        raise ProblemsFound(problems)
     references = reference_list(article, doc)
     rows = body_rows(body_grid, width, regions, references, vocab, doc, file, problems)
     legend = read_legend(wrap, vocab, doc, file, problems)
 
-    seen: dict[str, int | None] = {}
+    seen: dict[str, JatsRow] = {}
     for row in rows:
-        if row.label in seen:
-            problems.append(Problem("duplicate-row", f"the molecule label repeats the row on line {seen[row.label]}",
-                                    file=file, line=row.line, value=row.label))
-        seen.setdefault(row.label, row.line)
-        if molecule_for(row.label, vocab) is None:
+        molecule = molecule_for(row.label, vocab)
+        if molecule is None:
             problems.append(Problem("unknown-molecule", "the molecule label is not in schemas/molecules.csv",
                                     file=file, line=row.line, value=row.label,
                                     suggestion="a new molecule enters by adding a row to schemas/molecules.csv"))
+        elif molecule["molecule_id"] in seen:
+            problems.append(Problem("duplicate-row", f"the molecule repeats the row on line "
+                                    f"{seen[molecule['molecule_id']].line}", file=file, line=row.line, value=row.label))
+        else:
+            seen[molecule["molecule_id"]] = row
     if problems:
         raise ProblemsFound(problems)
     return JatsTable(file, article_metadata(article), rows, legend, references)
@@ -598,10 +602,14 @@ def extract_from_jats(root: Path, source: dict, vocab: Vocabulary) -> tuple[dict
 
 
 def write_reconciliation(report: dict, out_dir: Path) -> None:
-    """data/interim/reconciliation.json: sorted keys, fixed indent, so a rebuild writes the same bytes."""
+    """data/interim/reconciliation.json (sorted keys, so a rebuild writes the same bytes); disagreements also on stderr."""
     import json
+    import sys
 
-    from pipeline.reconcile import REPORT_NAME
+    from pipeline.reconcile import REPORT_NAME, render_text
     from pipeline.tables import atomic_write_text
 
     atomic_write_text(out_dir / REPORT_NAME, json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    if report["disagreements"]:
+        print(f"extract: warning: the JATS table and the text export disagree; findings follow the JATS "
+              f"(see {out_dir.as_posix()}/{REPORT_NAME})\n" + render_text(report), file=sys.stderr, end="")

@@ -222,3 +222,36 @@ def test_a_fetched_file_edited_since_is_refused(tmp_path: Path):
     with pytest.raises(ProblemsFound) as raised:
         extract_from_jats(tmp_path, {**SOURCE, "export": "", "jats": "PMC1.xml"}, VOCAB)
     assert raised.value.problems[0].code == "checksum-mismatch"
+
+
+# --- a real PMC open-access file (tests/fixtures/jats/real/README.md) ----------------------------
+
+REAL = JATS / "real" / "1471-2180-11-174.nxml"
+
+
+def test_real_pmc_file_metadata_references_and_citation_cells_are_read():
+    from pipeline.jats import descendants, find_article, parse_xml, read_citations, reference_list
+
+    doc = parse_xml(REAL.read_bytes(), "real.nxml")  # a DOCTYPE naming an external DTD is fine
+    article = find_article(doc, "real.nxml")
+    references = reference_list(article, doc)
+    assert len(references) == 64
+    assert (references["B1"].first_author, references["B1"].year, references["B1"].pmid) == ("Avery", "2006", "16845428")
+    problems: list = []
+    cited = [read_citations(td, references, list(references), doc, "real.nxml", problems)
+             for td in descendants(article, "td") if any(x.get("ref-type") == "bibr" for x in td.iter())]
+    assert len(cited) >= 13 and problems == []
+    assert {refs[0].rid for _, refs in cited} >= {"B46", "B50"}
+    assert all(text == "" for text, _ in cited)  # '[46]' is all citation
+
+
+def test_real_pmc_table_of_another_shape_is_refused_once_per_column():
+    problems = problems_of(REAL.read_bytes())
+    assert [(p.code, p.value) for p in problems] == [
+        ("unexpected-header", "na"), ("unexpected-header", "MLT (min)"), ("unexpected-header", "SD (min)")]
+
+
+def test_a_molecule_in_two_rows_is_a_problem_even_under_its_full_label():
+    problems = problems_of(minimal_article("<tr><td>AMPAR/</td><td>↑</td><td/></tr>\n"
+                                           "<tr><td>AMPAR/NMDAR</td><td/><td>↓</td></tr>"))
+    assert [(p.code, p.value) for p in problems] == [("duplicate-row", "AMPAR/NMDAR")]
