@@ -235,12 +235,15 @@ def find_table_wrap(article: Element, wanted: str, doc: XmlDocument, file: str) 
     def norm(text: str) -> str:
         return " ".join(text.lower().rstrip(".:").split())
 
+    def label_of(wrap: Element) -> str:  # the wrap's own <label>, not a footnote's
+        return text_of(next(iter(children(wrap, "label")), None))
+
     wraps = descendants(article, "table-wrap")
     for wrap in wraps:
-        label = text_of(first(wrap, "label"))
+        label = label_of(wrap)
         if norm(label) == norm(wanted) or wrap.get("id", "") == wanted:
             return wrap
-    labels = [text_of(first(w, "label")) or w.get("id", "?") for w in wraps]
+    labels = [label_of(w) or w.get("id", "?") for w in wraps]
     raise ProblemsFound([Problem("no-table", f"the article has no table labelled {wanted!r}", file=file,
                                  line=doc.line(article), value=", ".join(labels) or None,
                                  suggestion="set source.jats_table in params.yaml to one of the labels found"
