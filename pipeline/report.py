@@ -13,6 +13,7 @@ bytes (no timestamps, stable order, ids derived from the data).
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import html
 import io
@@ -26,7 +27,7 @@ from pipeline.package import review_citation
 from pipeline.params import load_params
 from pipeline.problems import Problem, ProblemsFound
 from pipeline.stage import run_stage
-from pipeline.tables import atomic_write_bytes, read_csv
+from pipeline.tables import atomic_write_bytes
 from pipeline.vocab import RESOURCES
 
 REPORT_DIR = "reports"
@@ -117,16 +118,17 @@ def read_tables(folder: Path) -> dict[str, list[dict[str, str]]]:
     for name in RESOURCES:
         path = Path(folder) / f"{name}.csv"
         try:
-            tables[name] = read_csv(path)
-            with open(path, encoding="utf-8") as fh:
-                header = fh.readline().strip().lstrip("\ufeff").split(",")
-        except (OSError, UnicodeDecodeError) as error:
+            with open(path, encoding="utf-8", newline="") as fh:
+                reader = csv.DictReader(fh)
+                # a short line leaves None in DictReader's cells; the map reads them as empty
+                tables[name] = [{k: v or "" for k, v in row.items() if k is not None} for row in reader]
+                header = reader.fieldnames or []
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
             problems.append(Problem("unreadable-table", f"cannot read the published table: {error}", file=str(path),
                                     suggestion="build the package first: `dvc repro package`"))
             continue
-        missing = [c for c in REQUIRED_COLUMNS[name] if c not in header]
         problems += [Problem("missing-column", "the evidence map needs this column", file=str(path), column=c)
-                     for c in missing]
+                     for c in REQUIRED_COLUMNS[name] if c not in header]
     if problems:
         raise ProblemsFound(problems)
     return tables

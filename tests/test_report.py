@@ -110,6 +110,15 @@ def test_a_missing_table_is_reported_with_the_stage_that_builds_it(tmp_path):
     assert "dvc repro" in raised.value.problems[0].suggestion
 
 
+def test_a_table_without_a_needed_column_is_a_problem_per_column(tmp_path):
+    shutil.copytree(FIXTURE_DATA, tmp_path / "data")
+    molecules = tmp_path / "data" / "molecules.csv"
+    molecules.write_text(molecules.read_text(encoding="utf-8").replace("category", "kind", 1), encoding="utf-8")
+    with pytest.raises(ProblemsFound) as raised:
+        read_tables(tmp_path / "data")
+    assert [(p.code, p.column) for p in raised.value.problems] == [("missing-column", "category")]
+
+
 # --- the page, as text --------------------------------------------------------------------------
 
 
