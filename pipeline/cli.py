@@ -295,3 +295,32 @@ def template(
     except OSError as error:
         typer.echo(f"{output}: error [unwritable] {error.strerror or error}", err=True)
         raise typer.Exit(2)
+
+
+# --- report: the evidence map (pipeline/report.py) --------------------------------------------
+
+
+@app.command()
+def report(
+    out: Path = typer.Option(Path("reports"), "--out", help="Folder for evidence-map.html, .svg and .png."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of the published tables "
+                                        "(default: paths.published in params.yaml)."),
+) -> None:
+    """Draw the evidence map of the published tables: a self-contained HTML page, SVG and PNG.
+
+    `dvc repro` builds the same files into reports/; this command draws them anywhere, for example
+    from a downloaded release. Exit 1 when the tables contradict each other, 2 when they cannot be read.
+
+    Example: ketamap report --out /tmp/map && xdg-open /tmp/map/evidence-map.html
+    """
+    from pipeline.problems import ProblemsFound, render_text
+    from pipeline.report import draw
+
+    try:
+        written = draw(Path("."), out, data)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        unreadable = {"unreadable-table", "unreadable-params", "missing-column", "missing-param", "bad-param"}
+        raise typer.Exit(2 if any(p.code in unreadable for p in found.problems) else 1)
+    for path in written:
+        typer.echo(str(path))
