@@ -28,6 +28,8 @@ PREFERRED_SHEET = "findings"
 # A file that cannot be read at all: the user must act before any row can be checked (exit 2).
 UNREADABLE_CODES = frozenset({"not-found", "unsupported-format", "unreadable-file"})
 
+# Trimmed from both ends of every cell, by the fast reader and the slow one alike.
+SPACES = " \t\r\n\v\f\u00a0\u2007\u202f\u3000\ufeff"
 _SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)' or as .xlsx"
 _COMMENT_LINE = re.compile(rb"(?m)^#[^\r\n]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -186,7 +188,7 @@ def _find_header(text: str) -> tuple[int | None, int]:
         end = text.find("\n", offset)
         end = len(text) if end < 0 else end
         content = text[offset:end]
-        if content.strip() and not content.startswith("#") and content.strip(" \t,;\r"):
+        if content.strip(SPACES + ",;") and not content.startswith("#"):
             return line, offset
         offset, line = end + 1, line + 1
     return None, 0
@@ -201,7 +203,7 @@ def _blank_comments(body: bytes) -> bytes:
 
 def _header_cells(body: bytes, delimiter: str) -> list[str]:
     first = body.split(b"\n", 1)[0].decode("utf-8")
-    return [cell.strip() for cell in next(csv.reader([first], delimiter=delimiter), [])]
+    return [cell.strip(SPACES) for cell in next(csv.reader([first], delimiter=delimiter), [])]
 
 
 def _read_fast(body: bytes, delimiter: str, header_line: int) -> Sheet | None:
@@ -223,7 +225,7 @@ def _read_fast(body: bytes, delimiter: str, header_line: int) -> Sheet | None:
         return None
     frame = (frame.with_row_index("line", offset=header_line).slice(1)
              .with_columns(pl.col("line").cast(pl.Int64),
-                           *[pl.col(n).fill_null("").str.strip_chars() for n in names]))
+                           *[pl.col(n).fill_null("").str.strip_chars(SPACES) for n in names]))
     if names:
         frame = frame.filter(pl.any_horizontal(pl.col(n) != "" for n in names))
     return Sheet("", header=header, header_line=header_line, frame=frame)
@@ -241,7 +243,7 @@ def _read_slow(text: str, delimiter: str, header_line: int, shown: str) -> Sheet
         for cells in reader:
             line = header_line + previous
             previous = reader.line_num
-            cells = [cell.strip() for cell in cells]
+            cells = [cell.strip(SPACES) for cell in cells]
             if not header and line == header_line:
                 header = cells
                 continue
@@ -356,4 +358,4 @@ def cell_text(value: object) -> str:
         return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
-    return str(value).strip()
+    return str(value).strip(SPACES)
