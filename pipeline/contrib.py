@@ -143,7 +143,11 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
 
     failures, rows = _cell_failures(_normalise(rows, vocab, schema), schema, columns, vocab)
     flagged = [p.line for p in file_problems if p.severity == "error" and p.line is not None]  # ragged rows
-    consistent = rows.filter(pl.col("cells_ok") & ~pl.col("line").is_in(flagged))
+    needed = ["line", "molecule", "direction", *FINDING_KEY, "direction_norm"]
+    if with_rows:
+        needed += ["molecule_label", "species", "references_norm", "qualifier", "notes"]
+    consistent = rows.select(list(dict.fromkeys(needed))).filter(
+        rows["cells_ok"] & ~rows["line"].is_in(flagged))
     across = _row_failures(consistent, package_findings)
     table = pl.concat(failures + across, how="vertical") if failures + across else None
     if with_rows:
@@ -221,6 +225,7 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     for region in vocab.regions:
         for key in (region["label"], region["region_id"]):
             regions.setdefault(region["population"], {}).setdefault(key.casefold(), region["region_id"])
+    known_regions = sorted({key for table in regions.values() for key in table})
     # extract's rule, asked once per distinct qualifier: does it override the molecule's own measure?
     qualifiers = rows["qualifier"].unique().to_list()
     overrides = {q: m for q in qualifiers if (m := default_measure({"measure": None}, q)) is not None}
@@ -229,24 +234,28 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
         return expr.replace_strict(table, default=None, return_dtype=pl.String)
 
     molecule_id = lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()})
+    region_key = col("region").str.to_lowercase()
+    population = lookup(col("population").str.to_lowercase(), populations)
+    region_id = pl.lit(None, dtype=pl.String)
+    for name, table in regions.items():
+        region_id = pl.when(population == name).then(lookup(region_key, table)).otherwise(region_id)
     rows = rows.with_columns(
         direction_norm=lookup(col("direction").str.to_lowercase(), directions),
-        population_norm=lookup(col("population").str.to_lowercase(), populations),
+        population_norm=population,
         measure_norm=lookup(col("measure").str.to_lowercase(), measures),
-        region_key=col("region").str.to_lowercase(),
+        region_known=region_key.is_in(known_regions),
+        region_id=region_id,
         molecule_id=molecule_id,
         molecule_label=lookup(molecule_id, {m["molecule_id"]: m["label"] for m in vocab.molecules}),
         molecule_measure=lookup(molecule_id, {m["molecule_id"]: m["measure"] for m in vocab.molecules}),
         references_norm=_rewrite_some(rows["reference"], _needs_rewrite(schema), _normalised_reference),
+        species_key=col("species").str.to_lowercase(),
+        qualifier_key=col("qualifier").str.to_lowercase(),
     )
     rows = rows.with_columns(
-        region_id=pl.coalesce([pl.when(col("population_norm") == population)
-                               .then(lookup(col("region_key"), table)) for population, table in regions.items()]),
         measure_final=pl.when(col("measure") == "")
         .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
         .otherwise(col("measure_norm")),
-        species_key=col("species").str.to_lowercase(),
-        qualifier_key=col("qualifier").str.to_lowercase(),
     )
     return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], ";", _order_free))
 
@@ -292,7 +301,6 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     import polars as pl
 
     col = pl.col
-    known_regions = sorted({key.casefold() for r in vocab.regions for key in (r["label"], r["region_id"])})
     rules = []
 
     def add(mask, code, column, describe, keys=None, value=None):
@@ -313,7 +321,7 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
         add(filled["population"] & col("population_norm").is_null(), "unknown-population", "population",
             _describe_population)
     if "region" in columns:
-        anywhere = col("region_key").is_in(known_regions)
+        anywhere = col("region_known")
         located = filled["region"] & col("region_id").is_null()
         add(located & col("population_norm").is_not_null() & anywhere, "region-population-mismatch", "region",
             lambda v, p: _describe_region_population(v, p, vocab), keys=["region", "population_norm"])
@@ -356,7 +364,7 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
         if found is not None:
             failures.append(found)
 
-    rows = rows.with_columns(_key_hash=_key_hash(key))
+    rows = rows.with_columns(_key_hash=_key_hash(rows, key))
     repeated = rows.filter(pl.col("_key_hash").is_duplicated()).with_columns(
         first_same=pl.col("line").min().over([*key, "direction_norm"]),
         first_line=pl.col("line").min().over(key),
@@ -372,7 +380,7 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
     package = _package_frame(package_findings)
     if package is None or package.height == 0:
         return failures
-    package = package.with_columns(_key_hash=_key_hash(key))
+    package = package.with_columns(_key_hash=_key_hash(package, key))
     known = rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].unique().to_list()))
     same = known.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
                       on=[*key, "direction_norm"], how="inner", maintain_order="left")
@@ -390,10 +398,9 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
     return failures
 
 
-def _key_hash(key: list[str]):
-    import polars as pl
-
-    return pl.concat_str([pl.col(k).fill_null("\x00") for k in key], separator="\x1f").hash()
+def _key_hash(frame, key: list[str]):
+    """One 64-bit hash per row of the key columns (equal keys, equal hashes, within one process)."""
+    return frame.select(key).hash_rows(seed=20221)
 
 
 def _package_frame(package_findings: list[dict[str, str]] | None):
@@ -423,7 +430,8 @@ def _failures(rows, mask, code: str, column: str | None, describe, keys=None, va
 
     keys = keys or [column]
     value = value if value is not None else pl.col(column)
-    bad = rows.filter(mask.fill_null(False)).select("line", *keys, value.cast(pl.String).alias("_value"))
+    bad = (rows.select(mask.fill_null(False).alias("_mask"), "line", *keys, value.cast(pl.String).alias("_value"))
+           .filter("_mask").drop("_mask"))
     if bad.height == 0:
         return None
     distinct = bad.select(keys).unique(maintain_order=True)
