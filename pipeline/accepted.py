@@ -1,0 +1,137 @@
+"""What people add, folded into the build: accepted contributions and the curation overlay.
+
+`data/contrib/` holds accepted contribution files, `data/curation/` curation files (each folder
+also holds a README.md, which is not data). The extract stage reads them in name order, checks
+every file as `ketamap validate` does, and stops with all problems when one is invalid, so the
+last good package stays as it was. A contributed finding's id is a hash of its content: the
+same finding gets the same id whatever the file's name or row order.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.curation import apply_curation, check_curation
+from pipeline.extract import finding_id
+from pipeline.problems import Problem, ProblemsFound
+from pipeline.tables import sha256_file
+from pipeline.vocab import Vocabulary
+
+NOT_DATA = {"README.md"}
+# By sending a file, a contributor or curator agrees to publish it under the package's licence.
+CONTRIBUTION_LICENSE = "CC-BY-4.0"
+CONTENT_FIELDS = ("molecule_id", "measure", "direction", "population", "region_id", "species", "qualifier",
+                  "references")
+
+
+def input_files(folder: Path) -> list[Path]:
+    """The data files of a folder, sorted by name (hidden files and README.md are not data)."""
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                   and p.name not in NOT_DATA), key=lambda p: p.name)
+
+
+def source_id_for(prefix: str, path: Path) -> str:
+    """`data/contrib/Smith 2024.xlsx` → `contrib-smith-2024`."""
+    return f"{prefix}-" + (re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "file")
+
+
+def file_source(source_id: str, kind: str, display: str, path: Path, authors: str = "") -> dict:
+    return {"source_id": source_id, "kind": kind, "title": path.name, "authors": authors,
+            "license": CONTRIBUTION_LICENSE, "path": display, "sha256": sha256_file(path)}
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _distinct_source_ids(paths: list[Path], prefix: str, root: Path) -> list[Problem]:
+    seen: dict[str, Path] = {}
+    problems = []
+    for path in paths:
+        source_id = source_id_for(prefix, path)
+        if source_id in seen:
+            problems.append(Problem("source-id-clash", f"the file's source id {source_id!r} is also that of "
+                                    f"{seen[source_id].name}", file=_display(path, root), value=path.name,
+                                    suggestion="rename one of the two files"))
+        seen.setdefault(source_id, path)
+    return problems
+
+
+def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Vocabulary) -> dict[str, list[dict]]:
+    """The extracted tables plus accepted contributions, then the curation overlay; raise every problem."""
+    findings = list(tables["findings"])
+    sources = list(tables["sources"])
+    problems: list[Problem] = []
+
+    contrib_files = input_files(root / params["contrib"]["dir"])
+    if contrib_files:
+        from pipeline.contrib import check_file
+
+        problems += _distinct_source_ids(contrib_files, "contrib", root)
+    for path in contrib_files:
+        display = _display(path, root)
+        checked = check_file(path, vocab, package_findings=findings)
+        errors = [p for p in checked.problems if p.severity == "error"]
+        if errors:
+            problems += [_with_file(p, display) for p in errors]
+            continue
+        source_id = source_id_for("contrib", path)
+        sources.append(file_source(source_id, "contribution", display, path))
+        findings += contributed_findings(checked.rows, source_id, vocab)
+
+    curation_files = input_files(root / params["curation"]["dir"])
+    problems += _distinct_source_ids(curation_files, "curation", root)
+    assignments, curation_problems = check_curation([(p, _display(p, root)) for p in curation_files], vocab, findings)
+    problems += curation_problems
+    if problems:
+        raise ProblemsFound(problems)
+    for path in curation_files:
+        display = _display(path, root)
+        curators = list(dict.fromkeys(a.curator for a in assignments if a.file == display))
+        sources.append(file_source(source_id_for("curation", path), "curation", display, path, ";".join(curators)))
+    return {**tables, "findings": apply_curation(findings, assignments), "sources": sources}
+
+
+def _with_file(problem: Problem, display: str) -> Problem:
+    from dataclasses import replace
+
+    return replace(problem, file=display)
+
+
+def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Vocabulary) -> list[dict]:
+    """The valid rows of one contribution file as findings: located and cited by the contributor."""
+    findings = []
+    for row in rows:
+        molecule = vocab.molecule_by_id[row["molecule_id"]]
+        findings.append({
+            "finding_id": finding_id("contribution", *(row[name] for name in CONTENT_FIELDS)),
+            "source_id": source_id,
+            "molecule_label": row["molecule_label"],
+            "molecule_id": row["molecule_id"],
+            "measure": row["measure"],
+            "direction": row["direction"],
+            "population": row["population"],
+            "region_id": row["region_id"],
+            "location_status": "reported",
+            "species": row["species"],
+            "qualifier": row["qualifier"],
+            "references": row["references"],
+            "citation_status": "cited",
+            "label_truncated": molecule["label_truncated"] == "true",
+            "source_row": row["line"],
+            "source_cell": "",
+            "source_text": row_text(row),
+        })
+    return findings
+
+
+def row_text(row: dict[str, str]) -> str:
+    """The contributor's row as they wrote it (STAND-IN until pipeline.sheets gives verbatim cells)."""
+    return ",".join(str(row.get(name, "")) for name in ("molecule_label", "measure", "direction", "population",
+                                                         "region_id", "species", "references", "qualifier"))
