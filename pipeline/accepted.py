@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.curation import apply_curation, check_curation
 from pipeline.extract import finding_id
 from pipeline.problems import Problem, ProblemsFound
-from pipeline.tables import sha256_file
+from pipeline.tables import atomic_write_bytes, read_csv, sha256_file
 from pipeline.vocab import Vocabulary
 
 NOT_DATA = {"README.md"}
@@ -87,14 +87,14 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
 
     curation_files = input_files(root / params["curation"]["dir"])
     problems += _distinct_source_ids(curation_files, "curation", root)
-    assignments, curation_problems = check_curation([(p, _display(p, root)) for p in curation_files], vocab, findings)
-    problems += curation_problems
+    curations = check_curation([(p, _display(p, root)) for p in curation_files], vocab, findings)
+    problems += [p for checked in curations for p in checked.problems if p.severity == "error"]
     if problems:
         raise ProblemsFound(problems)
-    for path in curation_files:
-        display = _display(path, root)
-        curators = list(dict.fromkeys(a.curator for a in assignments if a.file == display))
-        sources.append(file_source(source_id_for("curation", path), "curation", display, path, ";".join(curators)))
+    assignments = [a for checked in curations for a in checked.assignments]
+    for path, checked in zip(curation_files, curations):
+        curators = list(dict.fromkeys(a.curator for a in checked.assignments))
+        sources.append(file_source(source_id_for("curation", path), "curation", checked.path, path, ";".join(curators)))
     return {**tables, "findings": apply_curation(findings, assignments), "sources": sources}
 
 
@@ -135,3 +135,52 @@ def row_text(row: dict[str, str]) -> str:
     """The contributor's row as they wrote it (STAND-IN until pipeline.sheets gives verbatim cells)."""
     return ",".join(str(row.get(name, "")) for name in ("molecule_label", "measure", "direction", "population",
                                                          "region_id", "species", "references", "qualifier"))
+
+
+class Refused(ProblemsFound):
+    """The file cannot be added as asked (unreadable, or its name is taken): a usage error, not bad data."""
+
+
+def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: bool = False) -> tuple[Path, bool]:
+    """Validate `path` as the build will, then copy it into the contrib (or curation) folder.
+
+    Returns the destination and whether it was copied (False: the same file is already there).
+    Raises ProblemsFound when the file is invalid and Refused when it cannot be placed; either
+    way nothing changes.
+    """
+    path = Path(path)
+    shown = str(path)
+    if not path.is_file():
+        raise Refused([Problem("unreadable-file", "no such file", file=shown)])
+    folder = root / params["curation" if curation else "contrib"]["dir"]
+    destination = folder / path.name
+    if path.name in NOT_DATA or path.name.startswith("."):
+        raise Refused([Problem("reserved-name", f"{path.name!r} is not taken as data in {_display(folder, root)}/",
+                               file=shown, suggestion="rename the file")])
+    data = path.read_bytes()
+    if destination.is_file():
+        if destination.read_bytes() == data:
+            return destination, False
+        raise Refused([Problem("name-taken", f"a different file named {path.name!r} is already in "
+                               f"{_display(folder, root)}/", file=shown, suggestion="rename your file")])
+    prefix = "curation" if curation else "contrib"
+    others = [p for p in input_files(folder) if source_id_for(prefix, p) == source_id_for(prefix, path)]
+    if others:
+        raise Refused([Problem("source-id-clash", f"its source id {source_id_for(prefix, path)!r} is that of "
+                               f"{_display(others[0], root)}", file=shown, suggestion="rename your file")])
+    published = root / params["paths"]["published"] / "findings.csv"
+    if not published.is_file():
+        raise Refused([Problem("no-package", f"{_display(published, root)} is missing", file=shown,
+                               suggestion="run `dvc repro` first")])
+    findings = read_csv(published)
+    if curation:
+        existing = [(p, _display(p, root)) for p in input_files(folder)]
+        problems = check_curation(existing + [(path, shown)], vocab, findings)[-1].problems
+    else:
+        from pipeline.contrib import check_file
+
+        problems = check_file(path, vocab, package_findings=findings).problems
+    if any(p.severity == "error" for p in problems):
+        raise ProblemsFound(problems)
+    atomic_write_bytes(destination, data)
+    return destination, True

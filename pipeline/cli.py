@@ -166,3 +166,44 @@ def download(
     from pipeline.download import run
 
     raise typer.Exit(run(source, to, version, zenodo_api, replace))
+
+
+# --- contributions and curation: add (pipeline/accepted.py) ----------------------------------
+
+
+@app.command()
+def add(
+    path: Path = typer.Argument(..., help="A contribution (CSV, TSV, XLSX) or, with --curation, a curation CSV."),
+    curation: bool = typer.Option(False, "--curation", help="Add a curation file to data/curation/ "
+                                                            "instead of a contribution to data/contrib/."),
+) -> None:
+    """Validate a file, then place it under data/contrib/ (or data/curation/) for the next `dvc repro`.
+
+    An invalid file changes nothing (exit 1); a different file of the same name is never overwritten (exit 2).
+
+    Example: ketamap add my-findings.csv && dvc repro
+    """
+    from pipeline.accepted import Refused, add_file
+    from pipeline.params import load_params
+    from pipeline.problems import ProblemsFound, render_text
+    from pipeline.vocab import Vocabulary
+
+    root = Path(".")
+    if not (root / "params.yaml").is_file():
+        typer.echo("error [not-a-project] run `ketamap add` in the ketamap repository (no params.yaml here)", err=True)
+        raise typer.Exit(2)
+    try:
+        destination, copied = add_file(path, root, load_params(root), Vocabulary(root / "schemas"), curation)
+    except Refused as refused:
+        typer.echo(render_text(refused.problems), err=True)
+        raise typer.Exit(2)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        typer.echo(f"\n{path}: not added; fix the problems above and run `ketamap add` again.", err=True)
+        raise typer.Exit(1)
+    except OSError as error:
+        typer.echo(f"{path}: error [unreadable] {error}", err=True)
+        raise typer.Exit(2)
+    where = destination.as_posix()
+    typer.echo(f"added {where}; run `dvc repro` to rebuild the package." if copied
+               else f"{where} is already there (identical); nothing to do.")

@@ -203,27 +203,31 @@ def _check_references(references: str, problem) -> str:
     return ";".join(parts)
 
 
-def check_curation(files: list[tuple[Path, str]], vocab: Vocabulary,
-                   findings: list[dict]) -> tuple[list[Assignment], list[Problem]]:
-    """All curation files, in the order given: each checked alone, then no finding assigned twice."""
+def check_curation(files: list[tuple[Path, str]], vocab: Vocabulary, findings: list[dict]) -> list[CheckedCuration]:
+    """All curation files, in the order given: each checked alone, then no finding assigned twice.
+
+    A second assignment of a finding is an error of the later row; it is left out of
+    `assignments`, so every finding keeps the first one.
+    """
     findings_by_id = {f["finding_id"]: f for f in findings}
-    assignments: list[Assignment] = []
-    problems: list[Problem] = []
+    results: list[CheckedCuration] = []
     first: dict[str, Assignment] = {}
     for path, display in files:
         checked = check_curation_file(path, display, vocab, findings_by_id)
-        problems.extend(checked.problems)
+        kept = []
         for assignment in checked.assignments:
             earlier = first.get(assignment.finding_id)
             if earlier:
-                problems.append(Problem("assigned-twice", f"the finding is already curated on {earlier.file}:"
-                                        f"{earlier.line}", file=assignment.file, line=assignment.line,
-                                        column="finding_id", value=assignment.finding_id,
-                                        suggestion="keep one row per finding: merge the two rows"))
+                checked.problems.append(Problem(
+                    "assigned-twice", f"the finding is already curated on {earlier.file}:{earlier.line}",
+                    file=assignment.file, line=assignment.line, column="finding_id", value=assignment.finding_id,
+                    suggestion="keep one row per finding: merge the two rows"))
                 continue
             first[assignment.finding_id] = assignment
-            assignments.append(assignment)
-    return assignments, problems
+            kept.append(assignment)
+        checked.assignments = kept
+        results.append(checked)
+    return results
 
 
 def apply_curation(findings: list[dict], assignments: list[Assignment]) -> list[dict]:

@@ -24,7 +24,9 @@ def curation_file(tmp_path: Path, name: str, *rows: str, header: str = HEADER) -
 
 
 def check(*files: tuple[Path, str], findings: list[dict] = FINDINGS):
-    return check_curation(list(files), VOCAB, findings)
+    """(assignments, problems) of all files together."""
+    results = check_curation(list(files), VOCAB, findings)
+    return [a for r in results for a in r.assignments], [p for r in results for p in r.problems]
 
 
 def only_problem(problems):
