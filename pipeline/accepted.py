@@ -33,6 +33,15 @@ def input_files(folder: Path) -> list[Path]:
                    and p.name not in NOT_DATA), key=lambda p: p.name)
 
 
+def nested_folders(folder: Path, root: Path) -> list[Problem]:
+    """A folder inside data/contrib/ or data/curation/ would be skipped silently: say so instead."""
+    if not folder.is_dir():
+        return []
+    return [Problem("nested-folder", "files in sub-folders are not read", file=_display(p, root),
+                    suggestion=f"move its files into {_display(folder, root)}/ itself")
+            for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+
+
 def source_id_for(prefix: str, path: Path) -> str:
     """`data/contrib/Smith 2024.xlsx` → `contrib-smith-2024`."""
     return f"{prefix}-" + (re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "file")
@@ -69,6 +78,8 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
     sources = list(tables["sources"])
     problems: list[Problem] = []
 
+    problems += nested_folders(root / params["contrib"]["dir"], root)
+    problems += nested_folders(root / params["curation"]["dir"], root)
     contrib_files = input_files(root / params["contrib"]["dir"])
     if contrib_files:
         from pipeline.contrib import check_file
