@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.curation import apply_curation, check_curation
+from pipeline.curation import CheckedCuration, apply_curation, check_curation
 from pipeline.extract import finding_id
 from pipeline.problems import Problem, ProblemsFound
 from pipeline.tables import atomic_write_bytes, read_csv, sha256_file
@@ -148,6 +148,24 @@ def row_text(row: dict[str, str]) -> str:
                                                          "region_id", "species", "references", "qualifier"))
 
 
+def published_findings(root: Path, params: dict, shown: str) -> list[dict]:
+    published = root / params["paths"]["published"] / "findings.csv"
+    if not published.is_file():
+        raise Refused([Problem("no-package", f"{_display(published, root)} is missing", file=shown,
+                               suggestion="run `dvc repro` first")])
+    return read_csv(published)
+
+
+def check_curation_paths(paths: list[Path], root: Path, params: dict, vocab: Vocabulary) -> list[CheckedCuration]:
+    """Curation files as `ketamap validate` sees them: against the published findings and, for
+    double assignments, after the other files already in the curation folder."""
+    chosen = {Path(p).resolve() for p in paths}
+    existing = [(p, _display(p, root)) for p in input_files(root / params["curation"]["dir"])
+                if p.resolve() not in chosen]
+    findings = published_findings(root, params, str(paths[0]) if paths else "")
+    return check_curation(existing + [(Path(p), str(p)) for p in paths], vocab, findings)[len(existing):]
+
+
 class Refused(ProblemsFound):
     """The file cannot be added as asked (unreadable, or its name is taken): a usage error, not bad data."""
 
@@ -179,18 +197,12 @@ def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: 
     if others:
         raise Refused([Problem("source-id-clash", f"its source id {source_id_for(prefix, path)!r} is that of "
                                f"{_display(others[0], root)}", file=shown, suggestion="rename your file")])
-    published = root / params["paths"]["published"] / "findings.csv"
-    if not published.is_file():
-        raise Refused([Problem("no-package", f"{_display(published, root)} is missing", file=shown,
-                               suggestion="run `dvc repro` first")])
-    findings = read_csv(published)
     if curation:
-        existing = [(p, _display(p, root)) for p in input_files(folder)]
-        problems = check_curation(existing + [(path, shown)], vocab, findings)[-1].problems
+        problems = check_curation_paths([path], root, params, vocab)[0].problems
     else:
         from pipeline.contrib import check_file
 
-        problems = check_file(path, vocab, package_findings=findings).problems
+        problems = check_file(path, vocab, package_findings=published_findings(root, params, shown)).problems
     if any(p.severity == "error" for p in problems):
         raise ProblemsFound(problems)
     atomic_write_bytes(destination, data)
