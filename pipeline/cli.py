@@ -168,6 +168,84 @@ def download(
     raise typer.Exit(run(source, to, version, zenodo_api, replace))
 
 
+# --- contributions: validate, template (pipeline/contrib.py, pipeline/sheets.py) -------------
+
+
+class TemplateFormat(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@app.command()
+def validate(
+    paths: List[Path] = typer.Argument(..., help="Contributions (.csv, .tsv, .txt, .xlsx) or packages "
+                                                 "(a datapackage.json, a folder holding one, a release zip)."),
+    format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text (for people) or json."),
+    max_errors: int = typer.Option(50, "--max-errors", min=0, help="List at most N errors and N warnings per "
+                                   "file; 0 lists all. Counts per problem code are always complete."),
+    package: Optional[Path] = typer.Option(None, "--package", help="Compare with this package (findings.csv, "
+                                           "datapackage.json or folder); default: ./data/findings.csv if it exists."),
+    no_package: bool = typer.Option(False, "--no-package", help="Do not compare with any package."),
+) -> None:
+    """Check contributed findings or whole packages: every problem at once, by line and column, with a fix.
+
+    Example: ketamap validate my-findings.xlsx --format json
+
+    Exit 0: valid. Exit 1: problems found. Exit 2: a file is missing, of an unsupported kind or unreadable.
+    """
+    from pipeline.contrib import exit_code, findings_path, render_text, report_json, validate_paths
+    from pipeline.tables import read_csv
+
+    findings = None
+    if not no_package:
+        source = findings_path(package) if package else Path("data/findings.csv")
+        if package and (source is None or not source.is_file()):
+            typer.echo(f"{package}: error [not-found] no findings table found for --package", err=True)
+            raise typer.Exit(2)
+        if source.is_file():
+            try:
+                findings = read_csv(source)
+            except (OSError, UnicodeDecodeError, ValueError) as error:
+                typer.echo(f"{source}: error [unreadable-file] cannot read the package's findings: {error}", err=True)
+                raise typer.Exit(2)
+    files = validate_paths(paths, findings, max_errors=max_errors or None)
+    if format is OutputFormat.json:
+        import json
+
+        typer.echo(json.dumps(report_json(files), ensure_ascii=False, indent=2))
+    else:
+        from rich.console import Console
+
+        render_text(files, Console(highlight=False, soft_wrap=True), max_errors)
+    raise typer.Exit(exit_code(files))
+
+
+@app.command()
+def template(
+    format: TemplateFormat = typer.Option(TemplateFormat.csv, "--format", help="csv or xlsx."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (default: standard output)."),
+) -> None:
+    """An empty contribution: the header and one commented example row (xlsx: a sheet 'example').
+
+    Example: ketamap template --format xlsx --output my-findings.xlsx
+    """
+    from pipeline.contrib import template_csv, template_xlsx
+    from pipeline.tables import atomic_write_bytes
+
+    data = template_xlsx() if format is TemplateFormat.xlsx else template_csv()
+    if output is None:
+        if format is TemplateFormat.xlsx and sys.stdout.isatty():
+            typer.echo("error [usage] an .xlsx file cannot go to a terminal; give --output PATH", err=True)
+            raise typer.Exit(2)
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        atomic_write_bytes(output, data)
+    except OSError as error:
+        typer.echo(f"{output}: error [unwritable] {error.strerror or error}", err=True)
+        raise typer.Exit(2)
+
 # --- contributions and curation: add (pipeline/accepted.py) ----------------------------------
 
 

@@ -315,6 +315,12 @@ def _cell_suggestion(text: str, vocab: Vocabulary) -> str:
     return "a cell holds one of " + " ".join(vocab.direction_by_symbol) + ", an optional qualifier and '(' for a citation"
 
 
+def default_measure(molecule: dict[str, str], qualifier: str) -> str:
+    """The molecule's own measure (schemas/molecules.csv: a 'p-' label is phosphorylation), or mRNA
+    when the qualifier says so (`mRNA ↑ (`)."""
+    return "mRNA" if "mRNA" in qualifier.split() else molecule["measure"]
+
+
 def review_findings(table: ExportTable, vocab: Vocabulary, source_id: str) -> list[dict]:
     """One finding per non-empty cell; region and population only when the layout is positional."""
     findings = []
@@ -327,7 +333,7 @@ def review_findings(table: ExportTable, vocab: Vocabulary, source_id: str) -> li
             ordinal += 1
             cell = parse_cell(text, vocab)
             region = vocab.region_by_column.get(position) if table.positional else None
-            measure = "mRNA" if "mRNA" in cell.qualifier.split() else molecule["measure"]
+            measure = default_measure(molecule, cell.qualifier)
             findings.append({
                 "finding_id": finding_id(source_id, row.label, ordinal),
                 "source_id": source_id,

@@ -38,11 +38,11 @@ def csv_bytes(fieldnames: list[str], rows: Iterable[Mapping[str, object]]) -> by
     writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n", extrasaction="raise")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(row.get(k)) for k in fieldnames})
+        writer.writerow({k: csv_cell(row.get(k)) for k in fieldnames})
     return buffer.getvalue().encode("utf-8")
 
 
-def _cell(value: object) -> str:
+def csv_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):

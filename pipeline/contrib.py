@@ -1,0 +1,740 @@
+"""contrib: a contributed file of findings, checked cell by cell before anyone accepts it.
+
+The rules come from the project's schemas, not from this module: which columns exist and which
+are required, the population enum and the reference and free-text patterns from
+`schemas/contribution.schema.json`; molecules, measures, directions and regions from the
+vocabulary CSVs (`pipeline.vocab`). Every check is a polars expression over the whole file, so
+a million rows take about a second; Python runs only once per distinct bad value, to word the
+message and find the nearest valid value. Problems are reported all at once, each with its
+line (header = line 1), column, value and, where one exists, a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.extract import default_measure
+from pipeline.problems import Problem
+from pipeline.sheets import UNREADABLE_CODES, Sheet, column_name, read_sheet
+from pipeline.tables import csv_cell
+from pipeline.vocab import Vocabulary
+
+SCHEMA = "contribution"
+ROW_KEYS = ("line", "molecule_id", "molecule_label", "measure", "direction", "population", "region_id",
+            "species", "references", "qualifier", "notes", "source_text")
+# What makes two rows the same finding (with direction) or a contradiction (without it).
+FINDING_KEY = ("molecule_id", "measure_final", "population_norm", "region_id", "species_key", "references_key",
+               "qualifier_key")
+SAME = "molecule, measure, population, region, species, qualifier and reference"
+HUMAN_SPECIES = frozenset({"human", "humans", "homo sapiens"})
+VOCABULARY_FILES = {"molecule": "schemas/molecules.csv", "region": "schemas/regions.csv"}
+
+NEAR_DIRECTIONS = {
+    "increase": ("up", "upregulated", "up-regulated", "up regulated", "upregulation", "increased", "increases",
+                 "higher", "elevated", "raised", "enhanced", "inc", "incr", "+", "↗", "⬆", "positive"),
+    "decrease": ("down", "downregulated", "down-regulated", "down regulated", "downregulation", "decreased",
+                 "decreases", "lower", "reduced", "reduction", "dec", "decr", "↘", "⬇", "negative"),
+    "no_change": ("no change", "nochange", "no-change", "unchanged", "none", "ns", "n.s.", "n.s", "=", "~",
+                  "0", "–", "—", "nc", "no effect", "not changed", "stable"),
+}
+NEAR_POPULATIONS = {
+    "animal": ("animals", "mouse", "mice", "rat", "rats", "rodent", "rodents", "monkey", "primate",
+               "non-human primate", "preclinical", "in vivo"),
+    "human": ("humans", "patient", "patients", "people", "participants", "subjects", "homo sapiens", "clinical",
+              "man", "men", "women"),
+}
+NEAR_MEASURES = {
+    "phosphorylation": ("p", "phospho", "phosphorylated", "phosphorylation level", "p-"),
+    "level": ("protein", "protein level", "expression", "amount", "concentration", "levels"),
+    "mRNA": ("rna", "mrna level", "mrna expression", "transcript", "gene expression"),
+}
+NEAR_COLUMNS = {
+    "reference": ("references", "ref", "refs", "pmid", "doi", "citation", "study"),
+    "region": ("brain region", "regions", "area", "tissue", "location"),
+    "molecule": ("molecules", "molecule_label", "molecule_id", "label", "gene", "protein", "target"),
+    "direction": ("change", "effect", "regulation", "direction of change"),
+    "population": ("populations", "subjects", "animal/human"),
+    "species": ("organism", "animal"),
+    "qualifier": ("qualifiers",),
+    "notes": ("note", "comment", "comments", "remarks"),
+    "measure": ("measures", "measurement", "type"),
+}
+
+
+@dataclass
+class CheckedFile:
+    """One checked file: its valid rows, normalised, and every problem (errors and warnings)."""
+
+    path: str                      # as given
+    sheet: str | None              # the XLSX sheet read, else None
+    rows: list[dict[str, str]]     # normalised VALID rows, keys ROW_KEYS (line is an int)
+    problems: list[Problem]        # errors and warnings (severity "error"/"warning"), by line
+    row_count: int                 # data rows read
+    counts: dict[str, int] = field(default_factory=dict)  # code → how many, complete even when capped
+    omitted: int = 0               # problems left out of `problems` by max_errors
+
+    @property
+    def valid(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def unreadable(self) -> bool:
+        """The file could not be read at all (exit 2), as opposed to read and found wrong (exit 1)."""
+        return any(p.code in UNREADABLE_CODES for p in self.problems)
+
+
+def contribution_schema(vocab: Vocabulary) -> dict:
+    """schemas/contribution.schema.json with the vocabularies as enums: the whole rule set, for any
+    Table Schema tool (the benchmark runs `frictionless validate` with it)."""
+    schema = vocab.table_schema(SCHEMA)
+    enums = {
+        "molecule": [m["label"] for m in vocab.molecules] + [m["molecule_id"] for m in vocab.molecules],
+        "measure": list(vocab.measures),
+        "direction": list(_direction_spellings(vocab)),
+        "region": [r["label"] for r in vocab.regions] + [r["region_id"] for r in vocab.regions],
+    }
+    for spec in schema["fields"]:
+        if spec["name"] in enums:
+            spec.setdefault("constraints", {})["enum"] = list(dict.fromkeys(enums[spec["name"]]))
+    return schema
+
+
+def _direction_spellings(vocab: Vocabulary) -> dict[str, str]:
+    spellings = {}
+    for row in vocab.directions:
+        for spelling in (row["direction"], row["symbol"], row.get("ascii", "")):
+            if spelling:
+                spellings[spelling] = row["direction"]
+    return spellings
+
+
+def check_file(path: Path, vocab: Vocabulary | None = None,
+               package_findings: list[dict[str, str]] | None = None, *,
+               max_errors: int | None = None, with_rows: bool = True) -> CheckedFile:
+    """Read and check one contribution (CSV, TSV, XLSX) against the vocabularies and, when given,
+    the findings already in the package. `max_errors` caps the problems listed per severity
+    (counts stay complete); `with_rows=False` skips building the valid rows."""
+    return check_sheet(read_sheet(Path(path), str(path)), vocab or Vocabulary(), package_findings,
+                       max_errors=max_errors, with_rows=with_rows)
+
+
+def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str, str]] | None = None, *,
+                max_errors: int | None = None, with_rows: bool = True) -> CheckedFile:
+    import polars as pl
+
+    if sheet.frame is None:
+        return _finish(CheckedFile(sheet.path, sheet.sheet, [], [], 0), sheet.problems, None, max_errors)
+    schema = contribution_schema(vocab)
+    frame = sheet.frame
+    columns, file_problems = map_header(sheet, schema)
+    file_problems = list(sheet.problems) + file_problems
+    names = [spec["name"] for spec in schema["fields"]]
+    rows = frame.select("line", *[(pl.col(columns[n]) if n in columns else pl.lit("", dtype=pl.String)).alias(n)
+                                  for n in names])
+    checked = CheckedFile(sheet.path, sheet.sheet, [], [], rows.height)
+    if rows.height == 0:
+        file_problems.append(Problem("no-findings", "the file has no findings: no row under the header",
+                                     file=sheet.path, suggestion="add one finding per row under the header "
+                                     "(lines starting with # are ignored)"))
+        return _finish(checked, file_problems, None, max_errors)
+
+    rows = _normalise(rows, vocab, schema)
+    failures = _cell_failures(rows, schema, columns, vocab)
+    consistent = rows.join(_error_lines(failures, file_problems), on="line", how="anti")
+    failures += _row_failures(consistent, package_findings)
+    table = pl.concat(failures, how="vertical") if failures else None
+    if with_rows:
+        valid = consistent.join(_error_lines([table] if table is not None else [], file_problems), on="line",
+                                how="anti")
+        checked.rows = valid.select(
+            "line", "molecule_id", "molecule_label", pl.col("measure_final").alias("measure"),
+            pl.col("direction_norm").alias("direction"), pl.col("population_norm").alias("population"),
+            "region_id", "species", pl.col("references_norm").alias("references"), "qualifier", "notes",
+            pl.col("direction").alias("source_text"),
+        ).to_dicts()
+    return _finish(checked, file_problems, table, max_errors)
+
+
+def map_header(sheet: Sheet, schema: dict) -> tuple[dict[str, str], list[Problem]]:
+    """Contribution column → frame column, and every problem with the header row."""
+    import polars as pl
+
+    fields = [spec["name"] for spec in schema["fields"]]
+    required = [spec["name"] for spec in schema["fields"] if spec.get("constraints", {}).get("required")]
+    where = {"file": sheet.path, "line": sheet.header_line}
+    mapping: dict[str, str] = {}
+    problems: list[Problem] = []
+    unknown: list[tuple[str, str]] = []
+    for position, written in enumerate(sheet.header):
+        name = re.sub(r"[\s-]+", "_", written.strip().casefold())
+        if not name:
+            filled = sheet.frame.filter(pl.col(column_name(position)) != "")
+            if filled.height:
+                problems.append(Problem("unnamed-column", f"column {position + 1} has no header but holds values",
+                                        column=f"column {position + 1}", value=filled[column_name(position)][0],
+                                        suggestion="give it a header from `ketamap template` or delete it", **where))
+            continue
+        if name in mapping:
+            problems.append(Problem("duplicate-column", f"the column '{name}' appears twice; only the first is read",
+                                    column=written, value=written, suggestion="delete or rename one of them", **where))
+        elif name in fields:
+            mapping[name] = column_name(position)
+        else:
+            unknown.append((written, name))
+    renames = {}
+    for written, name in unknown:
+        near = _nearest(name, [f for f in fields if f not in mapping], NEAR_COLUMNS) or _nearest(name, fields, NEAR_COLUMNS)
+        if near:
+            renames.setdefault(near, written)
+        problems.append(Problem("unknown-column", f"'{written}' is not a column of a contribution", column=written,
+                                value=written, suggestion=f"rename it to '{near}'" if near else
+                                "the columns are " + ", ".join(fields) + " (see `ketamap template`)", **where))
+    for name in required:
+        if name not in mapping:
+            hint = f"rename '{renames[name]}' to '{name}'" if name in renames else \
+                f"add a '{name}' column (see `ketamap template`)"
+            problems.append(Problem("missing-column", f"the required column '{name}' is missing", column=name,
+                                    suggestion=hint, **where))
+    return mapping, problems
+
+
+def _normalise(rows, vocab: Vocabulary, schema: dict):
+    """The cells in canonical form beside the cells as written; null where a cell has no canonical form."""
+    import polars as pl
+
+    directions = {k.casefold(): v for k, v in _direction_spellings(vocab).items()}
+    populations = {p.casefold(): p for p in _field(schema, "population")["constraints"]["enum"]}
+    measures = {m.casefold(): m for m in vocab.measures}
+    by_key: dict[str, dict[str, str]] = {}
+    for key in ("label", "molecule_id"):  # a label wins over another molecule's id spelled the same
+        for molecule in vocab.molecules:
+            by_key.setdefault(molecule[key], molecule)
+    molecules = pl.DataFrame(
+        [{"key": key, "molecule_id": m["molecule_id"], "molecule_label": m["label"], "default_measure": m["measure"]}
+         for key, m in by_key.items()],
+        schema={"key": pl.String, "molecule_id": pl.String, "molecule_label": pl.String, "default_measure": pl.String},
+    )
+    regions = pl.DataFrame(
+        [{"population_norm": r["population"], "region_key": key.casefold(), "region_id": r["region_id"]}
+         for r in vocab.regions for key in (r["label"], r["region_id"])],
+        schema={"population_norm": pl.String, "region_key": pl.String, "region_id": pl.String},
+    ).unique(["population_norm", "region_key"], keep="first")
+
+    def lookup(column: str, table: dict[str, str]):
+        return pl.col(column).str.to_lowercase().replace_strict(table, default=None, return_dtype=pl.String)
+
+    rows = rows.with_columns(
+        direction_norm=lookup("direction", directions),
+        population_norm=lookup("population", populations),
+        measure_norm=lookup("measure", measures),
+        region_key=pl.col("region").str.to_lowercase(),
+        references_norm=pl.col("reference").str.replace_all(r"\s*;\s*", ";")
+        .str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:").str.strip_chars(";"),
+    )
+    rows = (rows.join(molecules, left_on="molecule", right_on="key", how="left", maintain_order="left")
+            .join(regions, on=["population_norm", "region_key"], how="left", maintain_order="left"))
+    defaults = (rows.filter(pl.col("molecule_id").is_not_null() & (pl.col("measure") == ""))
+                .select("molecule_id", "default_measure", "qualifier").unique())
+    defaults = defaults.with_columns(default_final=pl.Series(
+        [default_measure({"measure": m}, q) for m, q in zip(defaults["default_measure"], defaults["qualifier"])],
+        dtype=pl.String))
+    rows = rows.join(defaults, on=["molecule_id", "default_measure", "qualifier"], how="left",
+                     maintain_order="left", nulls_equal=True)
+    return rows.with_columns(
+        measure_final=pl.when(pl.col("measure") == "").then(pl.col("default_final")).otherwise(pl.col("measure_norm")),
+        species_key=pl.col("species").str.to_lowercase(),
+        qualifier_key=pl.col("qualifier").str.to_lowercase(),
+        references_key=pl.col("references_norm").str.split(";").list.unique().list.sort().list.join(";"),
+    )
+
+
+def _field(schema: dict, name: str) -> dict:
+    return next(spec for spec in schema["fields"] if spec["name"] == name)
+
+
+def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabulary) -> list:
+    """Per-cell rules, each a mask over all rows; the bad rows become problem rows."""
+    import polars as pl
+
+    col = pl.col
+    known_regions = sorted({key.casefold() for r in vocab.regions for key in (r["label"], r["region_id"])})
+    failures = []
+
+    def add(mask, code, column, describe, keys=None, value=None):
+        found = _failures(rows, mask, code, column, describe, keys, value)
+        if found is not None:
+            failures.append(found)
+
+    for spec in schema["fields"]:
+        name = spec["name"]
+        if spec.get("constraints", {}).get("required") and name in columns:
+            add(col(name) == "", "missing-value", name, lambda v, n=name: (f"the {n} is required", _hint(n, vocab)))
+    filled = {name: col(name) != "" for name in columns}
+    if "molecule" in columns:
+        add(filled["molecule"] & col("molecule_id").is_null(), "unknown-molecule", "molecule",
+            lambda v: _describe_molecule(v, vocab))
+    if "direction" in columns:
+        add(filled["direction"] & col("direction_norm").is_null(), "unknown-direction", "direction",
+            lambda v: _describe_direction(v, vocab))
+    if "population" in columns:
+        add(filled["population"] & col("population_norm").is_null(), "unknown-population", "population",
+            _describe_population)
+    if "region" in columns:
+        anywhere = col("region_key").is_in(known_regions)
+        located = filled["region"] & col("region_id").is_null()
+        add(located & col("population_norm").is_not_null() & anywhere, "region-population-mismatch", "region",
+            lambda v, p: _describe_region_population(v, p, vocab), keys=["region", "population_norm"])
+        add(located & ~anywhere, "unknown-region", "region", lambda v, p: _describe_region(v, p, vocab),
+            keys=["region", "population_norm"])
+    if "species" in columns and "population" in columns:
+        human_species = col("species_key").is_in(sorted(HUMAN_SPECIES))
+        add(filled["species"] & col("population_norm").is_not_null()
+            & (human_species != (col("population_norm") == "human")), "species-population-mismatch", "species",
+            _describe_species, keys=["species", "population_norm"])
+    if "measure" in columns:
+        add(filled["measure"] & col("measure_norm").is_null(), "unknown-measure", "measure",
+            lambda v: _describe_measure(v, vocab))
+    for name, code in (("reference", "bad-reference"), ("qualifier", "formula-like"), ("notes", "formula-like")):
+        pattern = _field(schema, name).get("constraints", {}).get("pattern")
+        if name in columns and pattern:
+            checked = col("references_norm") if name == "reference" else col(name)
+            describe = _describe_reference if name == "reference" else _describe_formula
+            add(filled[name] & ~checked.str.contains(f"^(?:{pattern})$"), code, name, describe)
+    return failures
+
+
+def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
+    """Rules across rows (duplicates, contradictions) and against the package, on rows whose cells passed."""
+    import polars as pl
+
+    key = list(FINDING_KEY)
+    failures = []
+
+    def add(frame, mask, code, column, describe, keys, value=None):
+        found = _failures(frame, mask, code, column, describe, keys, value)
+        if found is not None:
+            failures.append(found)
+
+    rows = rows.with_columns(
+        first_same=pl.col("line").min().over([*key, "direction_norm"]),
+        first_line=pl.col("line").min().over(key),
+        first_direction=pl.col("direction_norm").sort_by("line").first().over(key),
+    )
+    add(rows, pl.col("line") != pl.col("first_same"), "duplicate-row", None,
+        lambda first: (f"the row repeats line {first} (the same finding twice)", "delete one of the two rows"),
+        ["first_same"], pl.col("molecule"))
+    add(rows, pl.col("direction_norm") != pl.col("first_direction"), "contradiction", "direction",
+        lambda first, before, now: (f"line {first} says {before} for the same {SAME}; this row says {now}",
+                                    "check both rows against the study; keep the one it reports"),
+        ["first_line", "first_direction", "direction_norm"])
+    package = _package_frame(package_findings)
+    if package is None or package.height == 0:
+        return failures
+    same = rows.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
+                     on=[*key, "direction_norm"], how="inner", maintain_order="left")
+    add(same, pl.lit(True), "already-in-package", None,
+        lambda fid: (f"the package already has this finding ({fid})", "delete the row"),
+        ["finding_id"], pl.col("molecule"))
+    opposite = (rows.join(package.rename({"direction_norm": "package_direction"}), on=key, how="inner",
+                          maintain_order="left")
+                .filter(pl.col("direction_norm") != pl.col("package_direction"))
+                .unique("line", keep="first", maintain_order=True))
+    add(opposite, pl.lit(True), "contradicts-package", "direction",
+        lambda fid, before, now: (f"the package's finding {fid} says {before} for the same {SAME}; this row says {now}",
+                                  "check the row against the study; if the package is wrong, say so in your pull request"),
+        ["finding_id", "package_direction", "direction_norm"])
+    return failures
+
+
+def _package_frame(package_findings: list[dict[str, str]] | None):
+    """The package's located findings, keyed like contributed rows."""
+    import polars as pl
+
+    if not package_findings:
+        return None
+    names = ("finding_id", "molecule_id", "measure", "direction", "population", "region_id", "species",
+             "references", "qualifier")
+    frame = pl.DataFrame([{n: csv_cell(row.get(n)) for n in names} for row in package_findings],
+                         schema={n: pl.String for n in names})
+    return frame.filter(pl.col("region_id") != "").select(
+        "finding_id", "molecule_id", "region_id",
+        measure_final=pl.col("measure"), population_norm=pl.col("population"), direction_norm=pl.col("direction"),
+        species_key=pl.col("species").str.to_lowercase(),
+        references_key=pl.col("references").str.split(";").list.unique().list.sort().list.join(";"),
+        qualifier_key=pl.col("qualifier").str.to_lowercase(),
+    )
+
+
+def _failures(rows, mask, code: str, column: str | None, describe, keys=None, value=None, severity: str = "error"):
+    """The rows where `mask` holds as problem rows (line, code, column, value, message, suggestion,
+    severity). `describe(*keys)` words the message and suggestion once per distinct key."""
+    import polars as pl
+
+    keys = keys or [column]
+    value = value if value is not None else pl.col(column)
+    bad = rows.filter(mask.fill_null(False)).select("line", *keys, value.cast(pl.String).alias("_value"))
+    if bad.height == 0:
+        return None
+    distinct = bad.select(keys).unique(maintain_order=True)
+    words = [describe(*key) for key in distinct.iter_rows()]
+    distinct = distinct.with_columns(_message=pl.Series([m for m, _ in words], dtype=pl.String),
+                                     _suggestion=pl.Series([s for _, s in words], dtype=pl.String))
+    return bad.join(distinct, on=keys, how="left", maintain_order="left", nulls_equal=True).select(
+        "line", pl.lit(code).alias("code"), pl.lit(column, dtype=pl.String).alias("column"),
+        pl.col("_value").alias("value"), pl.col("_message").alias("message"),
+        pl.col("_suggestion").alias("suggestion"), pl.lit(severity).alias("severity"))
+
+
+def _error_lines(failures: list, problems: list[Problem]):
+    import polars as pl
+
+    lines = [f.filter(pl.col("severity") == "error")["line"] for f in failures if f is not None]
+    lines.append(pl.Series("line", [p.line for p in problems if p.severity == "error" and p.line is not None
+                                    and p.code not in HEADER_CODES], dtype=pl.Int64))
+    return pl.concat(lines).unique().to_frame("line")
+
+
+HEADER_CODES = frozenset({"unnamed-column", "duplicate-column", "unknown-column", "missing-column"})
+
+
+def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_errors: int | None) -> CheckedFile:
+    """Counts per code (complete), then the problems in line order, capped per severity."""
+    import polars as pl
+
+    counts: dict[str, int] = {}
+    for problem in file_problems:
+        counts[problem.code] = counts.get(problem.code, 0) + 1
+    listed = [p for p in file_problems if p.line is None or p.code in HEADER_CODES]
+    row_level = [p for p in file_problems if p not in listed]
+    if table is not None and table.height:
+        for code, count in table.group_by("code").len().iter_rows():
+            counts[code] = counts.get(code, 0) + count
+        table = table.sort(["line", "code"], maintain_order=True)
+        if max_errors:
+            table = table.filter(pl.int_range(pl.len()).over("severity") < max_errors)
+        row_level += [Problem(code, message, checked.path, line, column, value, suggestion, severity)
+                      for line, code, column, value, message, suggestion, severity in table.iter_rows()]
+    row_level.sort(key=lambda p: (p.line or 0, p.code))
+    if max_errors:
+        kept, seen = [], {"error": 0, "warning": 0}
+        for problem in row_level:
+            seen[problem.severity] = seen.get(problem.severity, 0) + 1
+            if seen[problem.severity] <= max_errors:
+                kept.append(problem)
+        row_level = kept
+    checked.problems = listed + row_level
+    checked.counts = dict(sorted(counts.items()))
+    checked.omitted = sum(counts.values()) - len(checked.problems)
+    return checked
+
+
+# ---------------------------------------------------------------------------------------------
+# Wording: once per distinct bad value
+
+
+def _nearest(value: str, choices, near: dict[str, tuple[str, ...]] | None = None, cutoff: float = 0.6) -> str | None:
+    """A known spelling for `value`: a listed near miss, the same word in another case, or the closest."""
+    folded = value.strip().casefold()
+    for target, misses in (near or {}).items():
+        if folded in misses and target in choices:
+            return target
+    by_fold = {c.casefold(): c for c in choices}
+    if folded in by_fold:
+        return by_fold[folded]
+    close = difflib.get_close_matches(folded, list(by_fold), n=1, cutoff=cutoff)
+    return by_fold[close[0]] if close else None
+
+
+def _hint(name: str, vocab: Vocabulary) -> str:
+    hints = {
+        "molecule": "write a label from schemas/molecules.csv, for example BDNF",
+        "direction": "write increase, decrease or no_change",
+        "population": "write animal or human",
+        "region": "write a region label such as " + ", ".join(dict.fromkeys(r["label"] for r in vocab.regions)),
+        "species": "write the species studied, for example mouse, rat or human",
+        "reference": "write PMID:<digits> or a DOI starting with 10.",
+    }
+    return hints.get(name, f"fill in the {name}")
+
+
+def _describe_molecule(value: str, vocab: Vocabulary) -> tuple[str, str]:
+    labels = [m["label"] for m in vocab.molecules]
+    near = _nearest(value, labels, cutoff=0.75) or _nearest(value, [m["molecule_id"] for m in vocab.molecules], cutoff=0.8)
+    guess = f"did you mean '{near}'? " if near else ""
+    return ("the molecule is not in schemas/molecules.csv",
+            guess + "a new molecule enters by adding a row (molecule_id, label, category, measure, …) to "
+            "schemas/molecules.csv in the same pull request")
+
+
+def _describe_direction(value: str, vocab: Vocabulary) -> tuple[str, str]:
+    names = [row["direction"] for row in vocab.directions]
+    near = _nearest(value, names, NEAR_DIRECTIONS)
+    allowed = "increase, decrease or no_change (or ↑ ↓ −)"
+    return (f"not a direction; write {allowed}", f"write '{near}'" if near else f"write {allowed}")
+
+
+def _describe_population(value: str) -> tuple[str, str]:
+    near = _nearest(value, ["animal", "human"], NEAR_POPULATIONS)
+    return ("the population is animal or human", f"write '{near}'" if near else "write animal or human")
+
+
+def _region_choices(vocab: Vocabulary, population: str | None) -> dict[str, str]:
+    """Spellings (label, id, full name) → label, for one population or all."""
+    choices = {}
+    for region in vocab.regions:
+        if population in (None, region["population"]):
+            for spelling in (region["label"], region["region_id"], region["name"]):
+                choices.setdefault(spelling, region["label"])
+    return choices
+
+
+def _describe_region(value: str, population: str | None, vocab: Vocabulary) -> tuple[str, str]:
+    choices = _region_choices(vocab, population)
+    near = _nearest(value, list(choices), cutoff=0.7)
+    labels = ", ".join(dict.fromkeys(choices.values()))
+    who = f"{population} " if population else ""
+    guess = f"did you mean '{choices[near]}'? " if near else ""
+    return (f"not a known {who}region",
+            f"{guess}known {who}regions: {labels}; a new region enters by an edit to schemas/regions.csv")
+
+
+def _describe_region_population(value: str, population: str, vocab: Vocabulary) -> tuple[str, str]:
+    others = sorted({r["population"] for r in vocab.regions
+                     if value.casefold() in (r["label"].casefold(), r["region_id"].casefold())})
+    labels = ", ".join(dict.fromkeys(_region_choices(vocab, population).values()))
+    return (f"'{value}' is a region of the {' and '.join(others)} columns, not of the {population} ones",
+            f"check the population; {population} regions are {labels}")
+
+
+def _describe_species(species: str, population: str) -> tuple[str, str]:
+    if population == "human":
+        return (f"the population is human but the species is '{species}'",
+                "write species human, or population animal")
+    return (f"the population is animal but the species is '{species}'",
+            "name the animal (mouse, rat, …), or write population human")
+
+
+def _describe_measure(value: str, vocab: Vocabulary) -> tuple[str, str]:
+    near = _nearest(value, list(vocab.measures), NEAR_MEASURES)
+    allowed = ", ".join(vocab.measures)
+    return (f"not a measure of schemas/measures.csv ({allowed})",
+            f"write '{near}', or leave it empty for the molecule's own measure" if near
+            else "leave it empty for the molecule's own measure")
+
+
+def fix_reference(item: str) -> str | None:
+    """A well-formed spelling of one reference, or None when there is no safe guess."""
+    item = item.strip()
+    if re.fullmatch(r"\d{1,9}", item):
+        return f"PMID:{item}"
+    if match := re.fullmatch(r"(?i)pmid\W*(\d+)", item):
+        return f"PMID:{match[1]}"
+    if match := re.fullmatch(r"(?i)(?:doi:\s*|https?://(?:dx\.)?doi\.org/)(10\..+)", item):
+        return match[1]
+    return None
+
+
+def _describe_reference(value: str) -> tuple[str, str]:
+    items = [item.strip() for item in re.split(r"[;,]", value) if item.strip()]
+    fixed = [fix_reference(item) or item for item in items]
+    if any(re.fullmatch(r"(?i)pmc\d+", item) for item in items):
+        return ("a PMCID is not a reference here", "give the study's PMID (PMID:<digits>) or DOI (10.…)")
+    if fixed != items or "," in value:
+        return ("the reference is not PMID:<digits> or a DOI (10.…)", f"write '{';'.join(fixed)}'")
+    return ("the reference is not PMID:<digits> or a DOI (10.…)",
+            "write PMID:<digits> or a DOI starting with 10.; separate several with ';'")
+
+
+def _describe_formula(value: str) -> tuple[str, str]:
+    return (f"the text starts with '{value[:1]}', which a spreadsheet runs as a formula",
+            "reword it so it starts with a letter or a digit")
+
+
+# ---------------------------------------------------------------------------------------------
+# `ketamap validate`: contributions and whole packages, one report
+
+PACKAGE_UNREADABLE = frozenset({"not-found", "not-a-zip", "corrupt-zip", "unreadable-package", "zip-bomb",
+                                "unsafe-path", "bundle-layout", "unreadable-input"})
+
+
+def is_package(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() in (".json", ".zip")
+
+
+def check_package(path: Path) -> CheckedFile:
+    """A whole package: a datapackage.json, a folder holding one, or a release zip (checksums first)."""
+    import tempfile
+
+    from pipeline.download import Limits, gather_zip, verify_staged
+    from pipeline.problems import ProblemsFound
+    from pipeline.validate import validate_package
+
+    shown = str(path)
+    checked = CheckedFile(shown, None, [], [], 0)
+    if not path.exists():
+        return _finish(checked, [Problem("not-found", "no such file or folder", file=shown)], None, None)
+    if path.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory(prefix="ketamap-validate-") as staged:
+            try:
+                gather_zip(path, Path(staged), Limits(), [])
+                verify_staged(Path(staged), validate_package, [], None)
+                checked.row_count = _findings_rows(Path(staged) / "datapackage.json")
+                problems = []
+            except ProblemsFound as found:
+                problems = found.problems
+        return _finish(checked, problems, None, None)
+    descriptor = path / "datapackage.json" if path.is_dir() else path
+    if not descriptor.is_file():
+        return _finish(checked, [Problem("not-found", "the folder has no datapackage.json", file=shown)], None, None)
+    problems = validate_package(descriptor)
+    checked.row_count = _findings_rows(descriptor)
+    return _finish(checked, problems, None, None)
+
+
+def findings_path(package: Path) -> Path | None:
+    """The findings table of a package given as a findings CSV, a datapackage.json or a folder."""
+    import json
+
+    if package.is_file() and package.suffix.lower() == ".csv":
+        return package
+    descriptor = package / "datapackage.json" if package.is_dir() else package
+    if descriptor.is_file():
+        try:
+            resources = json.loads(descriptor.read_text(encoding="utf-8"))["resources"]
+            relative = next(r["path"] for r in resources if r.get("name") == "findings")
+        except (ValueError, KeyError, TypeError, StopIteration, OSError):
+            return None
+        return descriptor.parent / relative if isinstance(relative, str) else None
+    candidate = package / "data" / "findings.csv"
+    return candidate if candidate.is_file() else None
+
+
+def _findings_rows(descriptor: Path) -> int:
+    path = findings_path(descriptor)
+    try:
+        with open(path, "rb") as fh:
+            return max(sum(1 for _ in fh) - 1, 0)
+    except (OSError, TypeError):
+        return 0
+
+
+def validate_paths(paths: list[Path], package_findings: list[dict[str, str]] | None = None,
+                   vocab: Vocabulary | None = None, max_errors: int | None = None) -> list[CheckedFile]:
+    vocab = vocab or Vocabulary()
+    return [check_package(path) if is_package(path) else
+            check_file(path, vocab, package_findings, max_errors=max_errors, with_rows=False) for path in paths]
+
+
+def exit_code(files: list[CheckedFile]) -> int:
+    if any(f.unreadable or any(p.code in PACKAGE_UNREADABLE for p in f.problems) for f in files):
+        return 2
+    return 0 if all(f.valid for f in files) else 1
+
+
+def report_json(files: list[CheckedFile]) -> dict:
+    """SPEC.md's report, plus `counts` per file (complete even when the lists are capped)."""
+    return {
+        "valid": all(f.valid for f in files),
+        "files": [{
+            "path": f.path,
+            "valid": f.valid,
+            "rows": f.row_count,
+            "errors": [p.as_json() for p in f.problems if p.severity == "error"],
+            "warnings": [p.as_json() for p in f.problems if p.severity != "error"],
+            "counts": f.counts,
+        } for f in files],
+    }
+
+
+def render_text(files: list[CheckedFile], console, max_errors: int | None = None) -> None:
+    """For a terminal: each file's verdict, its problems by line, then counts per problem code."""
+    from rich.markup import escape
+
+    totals: dict[str, int] = {}
+    for f in files:
+        verdict = "[green]valid[/]" if f.valid else "[red]invalid[/]"
+        sheet = f" (sheet {escape(repr(f.sheet))})" if f.sheet else ""
+        console.print(f"[bold]{escape(f.path)}[/]{sheet}: {f.row_count} rows, {verdict}")
+        for p in f.problems:
+            where = f"line {p.line}" if p.line is not None else "file"
+            column = f", {escape(p.column)}" if p.column else ""
+            value = f" [dim](value {escape(repr(p.value))})[/]" if p.value is not None else ""
+            colour = "red" if p.severity == "error" else "yellow"
+            console.print(f"  [{colour}]{p.severity}[/] {where}{column}: {escape(p.message)}{value} "
+                          f"[dim]\\[{p.code}][/]")
+            if p.suggestion:
+                console.print(f"      [cyan]→ {escape(p.suggestion)}[/]")
+        if f.omitted:
+            console.print(f"  … {f.omitted} more not listed (--max-errors {max_errors}; 0 lists all)")
+        for code, count in f.counts.items():
+            totals[code] = totals.get(code, 0) + count
+    valid = sum(1 for f in files if f.valid)
+    console.print(f"\n{len(files)} file(s): {valid} valid, {len(files) - valid} invalid")
+    if totals:
+        console.print("problems by code: " + ", ".join(f"{code} {count}" for code, count in sorted(totals.items())))
+
+
+# ---------------------------------------------------------------------------------------------
+# `ketamap template`
+
+EXAMPLE_ROW = {"molecule": "BDNF", "measure": "", "direction": "increase", "population": "animal",
+               "region": "HPC", "species": "rat", "reference": "PMID:12345678", "qualifier": "",
+               "notes": "example only: replace with a finding from your study"}
+
+
+def template_csv(vocab: Vocabulary | None = None) -> bytes:
+    """The header and one commented example row (lines starting with # are ignored)."""
+    import csv
+    import io
+
+    names = [spec["name"] for spec in (vocab or Vocabulary()).table_schema(SCHEMA)["fields"]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    buffer.write("# One finding per row, under the header. Lines starting with # are ignored. Example:\n# ")
+    writer.writerow([EXAMPLE_ROW[n] for n in names])
+    return buffer.getvalue().encode("utf-8")
+
+
+def template_xlsx(vocab: Vocabulary | None = None) -> bytes:
+    """A workbook: sheet 'findings' (the header, drop-down lists) and sheet 'example' (one row)."""
+    import datetime
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    vocab = vocab or Vocabulary()
+    schema = vocab.table_schema(SCHEMA)
+    names = [spec["name"] for spec in schema["fields"]]
+    workbook = Workbook()
+    findings = workbook.active
+    findings.title = "findings"
+    example = workbook.create_sheet("example")
+    for sheet in (findings, example):
+        sheet.append(names)
+        sheet.freeze_panes = "A2"
+        for position, spec in enumerate(schema["fields"]):
+            cell = sheet.cell(row=1, column=position + 1)
+            cell.font = Font(bold=True)
+            letter = cell.column_letter
+            sheet.column_dimensions[letter].width = max(12, len(spec["name"]) + 4)
+    example.append([EXAMPLE_ROW[n] for n in names])
+    lists = {"direction": [r["direction"] for r in vocab.directions], "population": ["animal", "human"],
+             "measure": list(vocab.measures),
+             "region": list(dict.fromkeys(r["label"] for r in vocab.regions))}
+    for name, allowed in lists.items():
+        letter = findings.cell(row=1, column=names.index(name) + 1).column_letter
+        rule = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"', allow_blank=True,
+                              showErrorMessage=False)  # a help, not a lock: ↑ ↓ − are accepted too
+        findings.add_data_validation(rule)
+        rule.add(f"{letter}2:{letter}100000")
+    fixed = datetime.datetime(2022, 1, 1)
+    workbook.properties.created = workbook.properties.modified = fixed
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
