@@ -10,6 +10,7 @@ same finding gets the same id whatever the file's name or row order.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 from pipeline.curation import CheckedCuration, apply_curation, check_curation
@@ -137,15 +138,9 @@ def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Voca
             "label_truncated": molecule["label_truncated"] == "true",
             "source_row": row["line"],
             "source_cell": "",
-            "source_text": row_text(row),
+            "source_text": row["source_text"],
         })
     return findings
-
-
-def row_text(row: dict[str, str]) -> str:
-    """The contributor's row as they wrote it (STAND-IN until pipeline.sheets gives verbatim cells)."""
-    return ",".join(str(row.get(name, "")) for name in ("molecule_label", "measure", "direction", "population",
-                                                         "region_id", "species", "references", "qualifier"))
 
 
 def published_findings(root: Path, params: dict, shown: str) -> list[dict]:
@@ -156,14 +151,44 @@ def published_findings(root: Path, params: dict, shown: str) -> list[dict]:
     return read_csv(published)
 
 
-def check_curation_paths(paths: list[Path], root: Path, params: dict, vocab: Vocabulary) -> list[CheckedCuration]:
-    """Curation files as `ketamap validate` sees them: against the published findings and, for
-    double assignments, after the other files already in the curation folder."""
+def check_curation_paths(paths: list[Path], findings: list[dict], vocab: Vocabulary,
+                         folder: Path) -> list[CheckedCuration]:
+    """Curation files checked against `findings` and, for double assignments, after the other
+    files already in the curation folder (as the build will read them)."""
     chosen = {Path(p).resolve() for p in paths}
-    existing = [(p, _display(p, root)) for p in input_files(root / params["curation"]["dir"])
-                if p.resolve() not in chosen]
-    findings = published_findings(root, params, str(paths[0]) if paths else "")
+    existing = [(p, p.as_posix()) for p in input_files(folder) if p.resolve() not in chosen]
     return check_curation(existing + [(Path(p), str(p)) for p in paths], vocab, findings)[len(existing):]
+
+
+def curation_folder(root: Path) -> Path:
+    """The curation folder params.yaml names (data/curation in a checkout without one)."""
+    from pipeline.params import load_params
+
+    try:
+        return root / load_params(root)["curation"]["dir"]
+    except (OSError, KeyError, TypeError):
+        return root / "data" / "curation"
+
+
+def validate_files(paths: list[Path], findings: list[dict] | None, vocab: Vocabulary, max_errors: int | None,
+                   curation: bool = False) -> list:
+    """`ketamap validate`: files in the curation folder (or all, with `curation`) as curation
+    files, the rest as contributions or packages (pipeline.contrib); one report per path, in order."""
+    from pipeline.contrib import CheckedFile, validate_paths
+
+    folder = curation_folder(Path("."))
+    is_curation = [curation or Path(p).resolve().parent == folder.resolve() for p in paths]
+    chosen = [p for p, yes in zip(paths, is_curation) if yes]
+    curated = iter([])
+    if chosen and findings is None:
+        curated = iter([CheckedFile(str(p), None, [], [Problem(
+            "not-found", "a curation file needs the package's findings to check its ids", file=str(p),
+            suggestion="run it in the repository (data/findings.csv) or give --package")], 0) for p in chosen])
+    elif chosen:
+        curated = iter([CheckedFile(c.path, c.sheet, [], c.problems, c.row_count, counts=dict(sorted(
+            Counter(p.code for p in c.problems).items()))) for c in check_curation_paths(chosen, findings, vocab, folder)])
+    others = iter(validate_paths([p for p, yes in zip(paths, is_curation) if not yes], findings, vocab, max_errors))
+    return [next(curated) if yes else next(others) for yes in is_curation]
 
 
 class Refused(ProblemsFound):
@@ -197,12 +222,13 @@ def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: 
     if others:
         raise Refused([Problem("source-id-clash", f"its source id {source_id_for(prefix, path)!r} is that of "
                                f"{_display(others[0], root)}", file=shown, suggestion="rename your file")])
+    findings = published_findings(root, params, shown)
     if curation:
-        problems = check_curation_paths([path], root, params, vocab)[0].problems
+        problems = check_curation_paths([path], findings, vocab, folder)[0].problems
     else:
         from pipeline.contrib import check_file
 
-        problems = check_file(path, vocab, package_findings=published_findings(root, params, shown)).problems
+        problems = check_file(path, vocab, package_findings=findings).problems
     if any(p.severity == "error" for p in problems):
         raise ProblemsFound(problems)
     atomic_write_bytes(destination, data)

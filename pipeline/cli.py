@@ -186,6 +186,8 @@ def validate(
     package: Optional[Path] = typer.Option(None, "--package", help="Compare with this package (findings.csv, "
                                            "datapackage.json or folder); default: ./data/findings.csv if it exists."),
     no_package: bool = typer.Option(False, "--no-package", help="Do not compare with any package."),
+    curation: bool = typer.Option(False, "--curation", help="Check curation files (finding_id, region, …); "
+                                  "files in data/curation/ always are."),
 ) -> None:
     """Check contributed findings or whole packages: every problem at once, by line and column, with a fix.
 
@@ -193,7 +195,9 @@ def validate(
 
     Exit 0: valid. Exit 1: problems found. Exit 2: a file is missing, of an unsupported kind or unreadable.
     """
-    from pipeline.contrib import exit_code, findings_path, render_text, report_json, validate_paths
+    from pipeline.accepted import validate_files
+    from pipeline.contrib import exit_code, findings_path, render_text, report_json
+    from pipeline.vocab import Vocabulary
     from pipeline.tables import read_csv
 
     findings = None
@@ -208,7 +212,7 @@ def validate(
             except (OSError, UnicodeDecodeError, ValueError) as error:
                 typer.echo(f"{source}: error [unreadable-file] cannot read the package's findings: {error}", err=True)
                 raise typer.Exit(2)
-    files = validate_paths(paths, findings, max_errors=max_errors or None)
+    files = validate_files(paths, findings, Vocabulary(), max_errors or None, curation)
     if format is OutputFormat.json:
         import json
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pipeline.contrib import (_describe_formula, _describe_population, _describe_reference, _describe_region,
+                              _describe_region_population, map_header)
 from pipeline.problems import Problem
+from pipeline.sheets import read_sheet
 from pipeline.vocab import Vocabulary
 
-COLUMNS = ("finding_id", "region", "population", "references", "curator", "notes")
-REQUIRED_COLUMNS = ("finding_id", "curator")
-REFERENCE_RE = re.compile(r"PMID:[0-9]+|10\.[0-9]{4,9}/\S+")
-FORMULA_START = ("=", "+", "-", "@")
+SCHEMA = "curation"
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Assignment:
 @dataclass
 class CheckedCuration:
     path: str
+    sheet: str | None = None
     assignments: list[Assignment] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     row_count: int = 0
@@ -50,157 +51,122 @@ class CheckedCuration:
         return not any(p.severity == "error" for p in self.problems)
 
 
-def read_rows(path: Path, display: str) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[Problem]]:
-    """STAND-IN for pipeline.sheets until it lands: UTF-8 CSV only, header = line 1."""
-    import csv
+def read_curation_rows(path: Path, display: str, vocab: Vocabulary) -> tuple[CheckedCuration, list[tuple[int, dict]]]:
+    """The file's rows by column name, read as contributions are (CSV, TSV, XLSX, Excel's encodings)."""
+    import polars as pl
 
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        return [], [], [Problem("unreadable-file", f"cannot read the file: {error}", file=display)]
-    reader = csv.reader(text.splitlines())
-    table = list(reader)
-    if not table:
-        return [], [], [Problem("empty-file", "the file is empty", file=display,
-                                suggestion="start from `ketamap template`")]
-    header = [cell.strip() for cell in table[0]]
-    rows = []
-    for line, cells in enumerate(table[1:], 2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        rows.append((line, {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}))
-    return header, rows, []
+    sheet = read_sheet(Path(path), display)
+    checked = CheckedCuration(display, sheet.sheet, problems=list(sheet.problems))
+    if sheet.frame is None:
+        return checked, []
+    schema = vocab.table_schema(SCHEMA)
+    columns, header_problems = map_header(sheet, schema)
+    names = [spec["name"] for spec in schema["fields"]]
+    header = "the header of a curation file is " + ",".join(names) + " (see data/curation/README.md)"
+    checked.problems += [replace(p, suggestion=header) if p.code == "missing-column" else p for p in header_problems]
+    if any(p.code == "missing-column" for p in header_problems):
+        return checked, []
+    frame = sheet.frame.select("line", *[(pl.col(columns[n]) if n in columns else pl.lit("", dtype=pl.String)).alias(n)
+                                         for n in names])
+    rows = [(row["line"], row) for row in frame.to_dicts()]
+    checked.row_count = len(rows)
+    if not rows:
+        checked.problems.append(Problem("no-rows", "the file assigns nothing: it has a header but no rows",
+                                        file=display, suggestion="add one row per finding to curate"))
+    return checked, rows
 
 
 def check_curation_file(path: Path, display: str, vocab: Vocabulary,
                         findings_by_id: dict[str, dict]) -> CheckedCuration:
     """Every problem of one curation file against the findings it may curate (not yet cross-file)."""
-    checked = CheckedCuration(display)
-    header, rows, problems = read_rows(path, display)
-    checked.problems.extend(problems)
-    if problems:
-        return checked
-    checked.problems.extend(_check_header(header, display))
-    if any(p.code in ("missing-column", "duplicate-column") for p in checked.problems):
-        return checked
-    checked.row_count = len(rows)
-    if not rows:
-        checked.problems.append(Problem("no-rows", "the file assigns nothing: it has a header but no rows",
-                                        file=display, suggestion="add one row per finding to curate"))
+    checked, rows = read_curation_rows(path, display, vocab)
+    rules = CurationRules(vocab)
     for line, row in rows:
-        assignment, row_problems = _check_row(row, line, display, vocab, findings_by_id)
+        assignment, row_problems = rules.check_row(row, line, display, findings_by_id)
         checked.problems.extend(row_problems)
-        if assignment and not row_problems:
+        if assignment:
             checked.assignments.append(assignment)
     return checked
 
 
-def _check_header(header: list[str], file: str) -> list[Problem]:
-    problems = []
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            problems.append(Problem("duplicate-column", "the column appears twice", file=file, line=1, value=name))
-        seen.add(name)
-        if name not in COLUMNS:
-            near = difflib.get_close_matches(name.lower(), COLUMNS, n=1)
-            problems.append(Problem("unknown-column", "a curation file has only the columns " + ", ".join(COLUMNS),
-                                    file=file, line=1, value=name,
-                                    suggestion=f"did you mean {near[0]!r}?" if near else "remove the column"))
-    for name in REQUIRED_COLUMNS:
-        if name not in seen:
-            problems.append(Problem("missing-column", f"the required column '{name}' is missing", file=file, line=1,
-                                    suggestion="the header is: " + ",".join(COLUMNS)))
-    return problems
+class CurationRules:
+    """The per-row rules, worded as the contribution checks word them (pipeline.contrib)."""
 
+    def __init__(self, vocab: Vocabulary):
+        self.vocab = vocab
+        schema = vocab.table_schema(SCHEMA)
+        self.fields = {spec["name"]: spec.get("constraints", {}) for spec in schema["fields"]}
+        self.populations = {p.casefold(): p for p in self.fields["population"]["enum"]}
+        self.regions = {(r["population"], key.casefold()): r["region_id"]
+                        for r in vocab.regions for key in (r["label"], r["region_id"])}
+        self.region_keys = {key for _, key in self.regions}
 
-def _check_row(row: dict[str, str], line: int, file: str, vocab: Vocabulary,
-               findings_by_id: dict[str, dict]) -> tuple[Assignment | None, list[Problem]]:
-    problems: list[Problem] = []
+    def matches(self, name: str, value: str) -> bool:
+        pattern = self.fields[name].get("pattern")
+        return not pattern or re.fullmatch(pattern, value) is not None
 
-    def problem(code: str, column: str, message: str, suggestion: str | None = None) -> None:
-        problems.append(Problem(code, message, file=file, line=line, column=column,
-                                value=row.get(column, ""), suggestion=suggestion))
+    def check_row(self, row: dict[str, str], line: int, file: str,
+                  findings_by_id: dict[str, dict]) -> tuple[Assignment | None, list[Problem]]:
+        problems: list[Problem] = []
 
-    finding_id = row.get("finding_id", "")
-    finding = findings_by_id.get(finding_id)
-    if not finding_id:
-        problem("missing-value", "finding_id", "a curation row names the finding it curates",
-                "copy the finding_id from data/findings.csv")
-    elif finding is None:
-        near = difflib.get_close_matches(finding_id, list(findings_by_id), n=1, cutoff=0.8)
-        problem("unknown-finding", "finding_id", "no finding has this id",
-                f"did you mean {near[0]!r}?" if near else "copy the finding_id from data/findings.csv")
-    if not row.get("curator", ""):
-        problem("missing-value", "curator", "say who curated the row (name or ORCID)")
-    for column in ("curator", "notes"):
-        if row.get(column, "").startswith(FORMULA_START):
-            problem("formula-like-text", column, "a spreadsheet would run this text as a formula",
-                    "remove the leading " + repr(row[column][0]))
+        def problem(code: str, column: str, wording: tuple[str, str | None]) -> None:
+            problems.append(Problem(code, wording[0], file=file, line=line, column=column,
+                                    value=row.get(column, ""), suggestion=wording[1]))
 
-    region, population, references = row.get("region", ""), row.get("population", ""), row.get("references", "")
-    region_id = ""
-    if not region and not references:
-        problem("assigns-nothing", "region", "the row assigns neither a region nor references",
-                "fill region (with population) or references")
-    if region or population:
-        region_id = _check_location(region, population, problem, vocab)
-    if references:
-        references = _check_references(references, problem)
-    if finding is not None:
-        if region and finding["location_status"] == "reported":
-            problem("already-reported", "region", "the source states this finding's region "
-                    f"({finding['region_id']}); curation fills only what the source lost",
-                    "remove region and population from the row")
-        if references and finding["citation_status"] == "cited":
-            problem("already-reported", "references", "the source gives this finding's references "
-                    f"({finding['references']}); curation fills only what the source lost",
-                    "remove references from the row")
-    if problems:
-        return None, problems
-    return Assignment(file, line, finding_id, population if region_id else "", region_id, references,
-                      row.get("curator", ""), row.get("notes", "")), []
+        finding_id = row["finding_id"]
+        finding = findings_by_id.get(finding_id)
+        if not finding_id:
+            problem("missing-value", "finding_id", ("the finding_id is required",
+                                                    "copy the finding's id from data/findings.csv"))
+        elif finding is None:
+            near = difflib.get_close_matches(finding_id, list(findings_by_id), n=1, cutoff=0.8)
+            problem("unknown-finding", "finding_id", ("no finding in the package has this id",
+                                                      f"did you mean '{near[0]}'?" if near else
+                                                      "copy the finding's id from data/findings.csv"))
+        if not row["curator"]:
+            problem("missing-value", "curator", ("the curator is required", "write who curated the row (name or ORCID)"))
+        for column in ("curator", "notes"):
+            if row[column] and not self.matches(column, row[column]):
+                problem("formula-like", column, _describe_formula(row[column]))
 
-
-def _check_location(region: str, population: str, problem, vocab: Vocabulary) -> str:
-    populations = sorted({r["population"] for r in vocab.regions})
-    if not region:
-        problem("missing-value", "region", "a population is given without a region", "fill region, or clear population")
-        return ""
-    if population not in populations:
-        near = difflib.get_close_matches(population.lower(), populations, n=1)
-        hint = [r["population"] for r in vocab.regions if r["label"] == region]
-        suggestion = (f"did you mean {near[0]!r}? " if near and population else "") + (
-            f"{region} is a region for {' or '.join(sorted(set(hint)))}" if hint else "one of " + ", ".join(populations))
-        problem("missing-value" if not population else "unknown-population", "population",
-                "population must be one of " + ", ".join(populations), suggestion)
-        return ""
-    match = vocab.region_for(population, region)
-    if match:
-        return match["region_id"]
-    elsewhere = [r["population"] for r in vocab.regions if r["label"] == region]
-    if elsewhere:
-        problem("region-population-mismatch", "region", f"{region} is not a {population} region in this dataset",
-                f"{region} is a region for {' or '.join(elsewhere)}; check population")
-        return ""
-    labels = [r["label"] for r in vocab.regions if r["population"] == population]
-    by_name = {r["name"].lower(): r["label"] for r in vocab.regions if r["population"] == population}
-    near = difflib.get_close_matches(region, labels, n=1) or [by_name[n] for n in difflib.get_close_matches(
-        region.lower(), list(by_name), n=1)]
-    problem("unknown-region", "region", f"not a known {population} region ({', '.join(labels)})",
-            (f"did you mean {near[0]!r}? " if near else "") + "a new region enters by an edit to schemas/regions.csv")
-    return ""
-
-
-def _check_references(references: str, problem) -> str:
-    parts = [part.strip() for part in references.split(";") if part.strip()]
-    bad = [part for part in parts if not REFERENCE_RE.fullmatch(part)]
-    if bad or not parts:
-        digits = re.sub(r"\D", "", bad[0]) if bad else ""
-        problem("bad-reference", "references", "each reference is 'PMID:' + digits or a DOI (10.…), ';'-separated",
-                f"write PMID:{digits}" if digits and bad[0].lower().startswith("pmid") else None)
-        return ""
-    return ";".join(parts)
+        region, references = row["region"], row["references"]
+        population = self.populations.get(row["population"].casefold())
+        region_id = ""
+        if not region and not references:
+            problem("assigns-nothing", "region", ("the row assigns neither a region nor references",
+                                                  "fill region and population, or references, or both"))
+        if row["population"] and population is None:
+            problem("unknown-population", "population", _describe_population(row["population"]))
+        elif region and population is None:
+            where = sorted({p for p, key in self.regions if key == region.casefold()})
+            problem("missing-value", "population", ("the population is required with a region",
+                                                    f"write {' or '.join(where) or 'animal or human'}"))
+        elif population and not region:
+            problem("missing-value", "region", ("a population is given without a region",
+                                                "fill the region, or clear the population"))
+        elif region:
+            region_id = self.regions.get((population, region.casefold()), "")
+            if not region_id and region.casefold() in self.region_keys:
+                problem("region-population-mismatch", "region", _describe_region_population(region, population, self.vocab))
+            elif not region_id:
+                problem("unknown-region", "region", _describe_region(region, population, self.vocab))
+        if references:
+            references = re.sub(r"(?i)\bpmid\s*:\s*", "PMID:", re.sub(r"\s*;\s*", ";", references)).strip(";")
+            if not self.matches("references", references):
+                problem("bad-reference", "references", _describe_reference(row["references"]))
+        if finding is not None:
+            if region and finding["location_status"] == "reported":
+                problem("already-reported", "region", (f"the source states this finding's region "
+                        f"({finding['region_id']}); curation fills only what the source lost",
+                        "remove region and population from the row"))
+            if references and finding["citation_status"] == "cited":
+                problem("already-reported", "references", (f"the source gives this finding's references "
+                        f"({finding['references']}); curation fills only what the source lost",
+                        "remove the references from the row"))
+        if problems:
+            return None, problems
+        return Assignment(file, line, finding_id, population if region_id else "", region_id, references,
+                          row["curator"], row["notes"]), []
 
 
 def check_curation(files: list[tuple[Path, str]], vocab: Vocabulary, findings: list[dict]) -> list[CheckedCuration]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import FIXTURES, run_dvc, tool_env
+from conftest import run_dvc, tool_env
 from pipeline.tables import read_csv
 
 PACKAGE = ["datapackage.json", "data/findings.csv", "data/molecules.csv", "data/regions.csv", "data/sources.csv"]
@@ -17,13 +16,6 @@ CURATION_HEADER = "finding_id,region,population,references,curator,notes\n"
 CONTRIB_HEADER = "molecule,measure,direction,population,region,species,reference,qualifier,notes\n"
 TWO_ROWS = ["BDNF,,increase,animal,HPC,mouse,PMID:11111111,,first row\n",
             "p-mTOR,,decrease,human,Serum,human,10.1000/example.2024,Female only,\n"]
-
-
-def with_contribution_checker(project: Path) -> Path:
-    """TEMPORARY: until pipeline/contrib.py lands from branch `contrib`, the copy gets a stand-in."""
-    if not (project / "pipeline" / "contrib.py").exists():
-        shutil.copy(FIXTURES / "accepted" / "contrib_standin.py", project / "pipeline" / "contrib.py")
-    return project
 
 
 def digests(project: Path) -> dict[str, str]:
@@ -74,12 +66,11 @@ def test_curation_row_naming_an_unknown_region_stops_repro_and_keeps_the_package
 
 
 def test_accepted_contribution_adds_reported_findings(project_copy: Path):
-    project = with_contribution_checker(project_copy)
-    before = findings_by_id(project)
-    (project / "data/contrib/smith-2024.csv").write_text(CONTRIB_HEADER + "".join(TWO_ROWS), encoding="utf-8")
-    result = run_dvc(project, "repro")
+    before = findings_by_id(project_copy)
+    (project_copy / "data/contrib/smith-2024.csv").write_text(CONTRIB_HEADER + "".join(TWO_ROWS), encoding="utf-8")
+    result = run_dvc(project_copy, "repro")
     assert result.returncode == 0, result.stderr
-    after = findings_by_id(project)
+    after = findings_by_id(project_copy)
     assert {k: after[k] for k in before} == before  # review findings and their ids unchanged
     added = [f for k, f in after.items() if k not in before]
     assert [(f["molecule_id"], f["direction"], f["population"], f["region_id"], f["location_status"],
@@ -89,32 +80,30 @@ def test_accepted_contribution_adds_reported_findings(project_copy: Path):
          "2", ""),
         ("p-mtor", "decrease", "human", "human-Serum", "reported", "human", "10.1000/example.2024", "cited",
          "contrib-smith-2024", "3", "")]
-    sources = read_csv(project / "data" / "sources.csv")
+    sources = read_csv(project_copy / "data" / "sources.csv")
     assert [(s["source_id"], s["kind"], s["path"]) for s in sources[1:]] == [
         ("contrib-smith-2024", "contribution", "data/contrib/smith-2024.csv")]
-    assert frictionless_report(project)["valid"]
+    assert frictionless_report(project_copy)["valid"]
 
 
 def test_contributed_ids_do_not_change_when_rows_are_reordered(project_copy: Path):
-    project = with_contribution_checker(project_copy)
-    contribution = project / "data/contrib/smith-2024.csv"
+    contribution = project_copy / "data/contrib/smith-2024.csv"
     ids = []
     for rows in (TWO_ROWS, TWO_ROWS[::-1]):
         contribution.write_text(CONTRIB_HEADER + "".join(rows), encoding="utf-8")
-        result = run_dvc(project, "repro")
+        result = run_dvc(project_copy, "repro")
         assert result.returncode == 0, result.stderr
-        ids.append({(f["molecule_id"], f["finding_id"]) for f in read_csv(project / "data" / "findings.csv")
+        ids.append({(f["molecule_id"], f["finding_id"]) for f in read_csv(project_copy / "data" / "findings.csv")
                     if f["source_id"] == "contrib-smith-2024"})
     assert ids[0] == ids[1] and len(ids[0]) == 2
 
 
 def test_invalid_contribution_stops_repro_and_keeps_the_package(project_copy: Path):
-    project = with_contribution_checker(project_copy)
-    before = digests(project)
-    (project / "data/contrib/bad.csv").write_text(
+    before = digests(project_copy)
+    (project_copy / "data/contrib/bad.csv").write_text(
         CONTRIB_HEADER + TWO_ROWS[0] + "BDNF,,increase,animal,Hippocampus,mouse,PMID:1,,\n", encoding="utf-8")
-    result = run_dvc(project, "repro")
+    result = run_dvc(project_copy, "repro")
     assert result.returncode != 0
     assert "data/contrib/bad.csv:3:" in result.stderr and "'Hippocampus'" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    assert digests(project) == before
+    assert digests(project_copy) == before

@@ -76,7 +76,7 @@ def test_unknown_region_suggests_nearest(tmp_path):
 def test_region_not_fitting_population_is_an_error(tmp_path):
     problem = only_problem(check(curation_file(tmp_path, "a.csv", f"{FIRST},mPFC,animal,,A. Curator,"))[1])
     assert (problem.code, problem.column, problem.value) == ("region-population-mismatch", "region", "mPFC")
-    assert "human" in problem.suggestion
+    assert "human" in problem.message and "check the population" in problem.suggestion
 
 
 def test_region_without_population_says_which_populations_have_it(tmp_path):
@@ -88,7 +88,7 @@ def test_region_without_population_says_which_populations_have_it(tmp_path):
 def test_bad_reference_suggests_the_pmid_form(tmp_path):
     problem = only_problem(check(curation_file(tmp_path, "a.csv", f"{FIRST},,,PMID 12345,A. Curator,"))[1])
     assert (problem.code, problem.column, problem.value) == ("bad-reference", "references", "PMID 12345")
-    assert problem.suggestion == "write PMID:12345"
+    assert problem.suggestion == "write 'PMID:12345'"
 
 
 def test_same_finding_assigned_twice_across_files_points_to_the_first(tmp_path):
@@ -110,7 +110,7 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
     _, problems = check(curation_file(tmp_path, "a.csv", f"{FIRST},Hippocampus,animal,PMID 1,,=SUM(A1)",
                                       "fnd-000000000000,PFC,animal,,A,"))
     assert sorted((p.line, p.column, p.code) for p in problems) == [
-        (2, "curator", "missing-value"), (2, "notes", "formula-like-text"), (2, "references", "bad-reference"),
+        (2, "curator", "missing-value"), (2, "notes", "formula-like"), (2, "references", "bad-reference"),
         (2, "region", "unknown-region"), (3, "finding_id", "unknown-finding")]
 
 
@@ -129,7 +129,8 @@ def test_what_the_source_states_is_not_overridden(tmp_path):
 
 @pytest.mark.parametrize(("header", "code", "suggestion"), [
     ("finding_id,regoin,population,references,curator,notes\n", "unknown-column", "'region'"),
-    ("finding_id,region,population,references,notes\n", "missing-column", "finding_id,region"),
+    ("finding_id,region,population,references,notes\n", "missing-column",
+     "finding_id,region,population,references,curator,notes"),
 ])
 def test_header_problems_name_the_fix(tmp_path, header, code, suggestion):
     _, problems = check(curation_file(tmp_path, "a.csv", f"{FIRST},HPC,animal,,A,,", header=header))
@@ -140,3 +141,37 @@ def test_header_problems_name_the_fix(tmp_path, header, code, suggestion):
 def test_header_only_file_assigns_nothing(tmp_path):
     problem = only_problem(check(curation_file(tmp_path, "a.csv"))[1])
     assert (problem.code, problem.line) == ("no-rows", None)
+
+
+def test_region_by_id_and_population_in_any_case(tmp_path):
+    assignments, problems = check(curation_file(tmp_path, "a.csv", f"{FIRST},animal-hpc,Animal,,A. Curator,"))
+    assert problems == []
+    assert (assignments[0].population, assignments[0].region_id) == ("animal", "animal-HPC")
+
+
+def test_a_population_without_region_is_an_error(tmp_path):
+    _, problems = check(curation_file(tmp_path, "a.csv", f"{FIRST},,animal,PMID:1,A. Curator,"))
+    assert [(p.code, p.column) for p in problems] == [("missing-value", "region")]
+
+
+def test_excel_files_are_read_like_contributions(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "findings"
+    sheet.append(["curator", "finding_id", "Region", "population"])
+    sheet.append(["A. Curator", FIRST, "PFC", "animal"])
+    book.save(tmp_path / "a.xlsx")
+    assignments, problems = check((tmp_path / "a.xlsx", "data/curation/a.xlsx"))
+    assert problems == []
+    assert (assignments[0].line, assignments[0].region_id) == (2, "animal-PFC")
+
+
+def test_semicolon_cp1252_export_is_read(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(f"finding_id;region;population;curator;notes\r\n{FIRST};HPC;animal;Jos\xe9 P\xe9rez;\r\n"
+                     .encode("cp1252"))
+    assignments, problems = check((path, "data/curation/a.csv"))
+    assert [p.severity for p in problems] == ["warning"]  # read as cp1252, and said so
+    assert assignments[0].curator == "José Pérez"
