@@ -107,3 +107,58 @@ def test_invalid_contribution_stops_repro_and_keeps_the_package(project_copy: Pa
     assert "data/contrib/bad.csv:3:" in result.stderr and "'Hippocampus'" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert digests(project_copy) == before
+
+
+def ketamap(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=project, env=tool_env(),
+                          capture_output=True, text=True)
+
+
+def test_template_to_rebuilt_package(project_copy: Path, tmp_path: Path):
+    """The issue's path: template → fill two rows → validate → add → dvc repro → two more reported findings."""
+    before = findings_by_id(project_copy)
+    mine = tmp_path / "kim-2025.csv"
+    template = ketamap(project_copy, "template", "--output", str(mine))
+    assert template.returncode == 0, template.stderr
+    with open(mine, "a", encoding="utf-8") as fh:
+        header = mine.read_text(encoding="utf-8").splitlines()[0].split(",")
+        for row in ({"molecule": "BDNF", "direction": "↑", "population": "animal", "region": "HPC",
+                     "species": "rat", "reference": "PMID:22222222"},
+                    {"molecule": "GABA", "direction": "decrease", "population": "human", "region": "mPFC",
+                     "species": "human", "reference": "10.1000/kim.2025"}):
+            fh.write(",".join(row.get(name, "") for name in header) + "\n")
+    validate = ketamap(project_copy, "validate", str(mine))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    add = ketamap(project_copy, "add", str(mine))
+    assert add.returncode == 0, add.stderr
+    assert (project_copy / "data/contrib/kim-2025.csv").read_bytes() == mine.read_bytes()
+    result = run_dvc(project_copy, "repro")
+    assert result.returncode == 0, result.stderr
+    after = findings_by_id(project_copy)
+    added = [f for k, f in after.items() if k not in before]
+    assert len(after) == len(before) + 2
+    assert [(f["molecule_id"], f["direction"], f["region_id"], f["location_status"], f["source_row"], f["source_text"])
+            for f in added] == [("bdnf", "increase", "animal-HPC", "reported", "4", "↑"),
+                                ("gaba", "decrease", "human-mPFC", "reported", "5", "decrease")]
+    assert frictionless_report(project_copy)["valid"]
+    assert run_dvc(project_copy, "status", "-q").returncode == 0
+
+
+def test_add_refuses_an_invalid_contribution_and_changes_nothing(project_copy: Path, tmp_path: Path):
+    mine = tmp_path / "bad.csv"
+    mine.write_text(CONTRIB_HEADER + "BDNF,,increase,animal,Hippocampus,mouse,PMID:1,,\n", encoding="utf-8")
+    listing = sorted(p.name for p in (project_copy / "data/contrib").iterdir())
+    result = ketamap(project_copy, "add", str(mine))
+    assert result.returncode == 1
+    assert f"{mine}:2:" in result.stderr and "'HPC'" in result.stderr
+    assert sorted(p.name for p in (project_copy / "data/contrib").iterdir()) == listing
+
+
+def test_add_refuses_a_finding_already_in_the_package(project_copy: Path, tmp_path: Path):
+    (project_copy / "data/contrib/first.csv").write_text(CONTRIB_HEADER + TWO_ROWS[0], encoding="utf-8")
+    assert run_dvc(project_copy, "repro").returncode == 0
+    again = tmp_path / "second.csv"
+    again.write_text(CONTRIB_HEADER + TWO_ROWS[0], encoding="utf-8")
+    result = ketamap(project_copy, "add", str(again))
+    assert result.returncode == 1 and "already-in-package" in result.stderr
+    assert not (project_copy / "data/contrib/second.csv").exists()
