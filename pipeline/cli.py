@@ -236,6 +236,8 @@ def validate(
     package: Optional[Path] = typer.Option(None, "--package", help="Compare with this package (findings.csv, "
                                            "datapackage.json or folder); default: ./data/findings.csv if it exists."),
     no_package: bool = typer.Option(False, "--no-package", help="Do not compare with any package."),
+    curation: bool = typer.Option(False, "--curation", help="Check curation files (finding_id, region, …); "
+                                  "files in data/curation/ always are."),
 ) -> None:
     """Check contributed findings or whole packages: every problem at once, by line and column, with a fix.
 
@@ -243,7 +245,9 @@ def validate(
 
     Exit 0: valid. Exit 1: problems found. Exit 2: a file is missing, of an unsupported kind or unreadable.
     """
-    from pipeline.contrib import exit_code, findings_path, render_text, report_json, validate_paths
+    from pipeline.accepted import validate_files
+    from pipeline.contrib import exit_code, findings_path, render_text, report_json
+    from pipeline.vocab import Vocabulary
     from pipeline.tables import read_csv
 
     findings = None
@@ -258,7 +262,7 @@ def validate(
             except (OSError, UnicodeDecodeError, ValueError) as error:
                 typer.echo(f"{source}: error [unreadable-file] cannot read the package's findings: {error}", err=True)
                 raise typer.Exit(2)
-    files = validate_paths(paths, findings, max_errors=max_errors or None)
+    files = validate_files(paths, findings, Vocabulary(), max_errors or None, curation)
     if format is OutputFormat.json:
         import json
 
@@ -324,3 +328,44 @@ def report(
         raise typer.Exit(2 if any(p.code in unreadable for p in found.problems) else 1)
     for path in written:
         typer.echo(str(path))
+
+
+# --- contributions and curation: add (pipeline/accepted.py) ----------------------------------
+
+
+@app.command()
+def add(
+    path: Path = typer.Argument(..., help="A contribution (CSV, TSV, XLSX) or, with --curation, a curation CSV."),
+    curation: bool = typer.Option(False, "--curation", help="Add a curation file to data/curation/ "
+                                                            "instead of a contribution to data/contrib/."),
+) -> None:
+    """Validate a file, then place it under data/contrib/ (or data/curation/) for the next `dvc repro`.
+
+    An invalid file changes nothing (exit 1); a different file of the same name is never overwritten (exit 2).
+
+    Example: ketamap add my-findings.csv && dvc repro
+    """
+    from pipeline.accepted import Refused, add_file
+    from pipeline.params import load_params
+    from pipeline.problems import ProblemsFound, render_text
+    from pipeline.vocab import Vocabulary
+
+    root = Path(".")
+    if not (root / "params.yaml").is_file():
+        typer.echo("error [not-a-project] run `ketamap add` in the ketamap repository (no params.yaml here)", err=True)
+        raise typer.Exit(2)
+    try:
+        destination, copied = add_file(path, root, load_params(root), Vocabulary(root / "schemas"), curation)
+    except Refused as refused:
+        typer.echo(render_text(refused.problems), err=True)
+        raise typer.Exit(2)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        typer.echo(f"\n{path}: not added; fix the problems above and run `ketamap add` again.", err=True)
+        raise typer.Exit(1)
+    except OSError as error:
+        typer.echo(f"{path}: error [unreadable] {error}", err=True)
+        raise typer.Exit(2)
+    where = destination.as_posix()
+    typer.echo(f"added {where}; run `dvc repro` to rebuild the package." if copied
+               else f"{where} is already there (identical); nothing to do.")

@@ -425,6 +425,10 @@ def run(root: Path = Path(".")) -> None:
     else:
         tables = extract_review(root / params["source"]["export"], params["source"], vocab, root,
                                 params["source"]["finding_columns"])
+    # --- contributions and curation (pipeline/accepted.py) ---
+    from pipeline.accepted import fold_in
+
+    tables = fold_in(tables, root, params, vocab)
     write_tables(tables, root / params["paths"]["interim"], vocab)
 
 
