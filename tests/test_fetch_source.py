@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT, tool_env
-from test_download import serve, server  # noqa: F401  (the real HTTP server fixture on 127.0.0.1)
+from local_http import serve
 
 JATS = FIXTURES / "jats"
 TARGET = "data/raw/PMC9082546.xml"
