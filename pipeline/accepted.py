@@ -22,8 +22,14 @@ from pipeline.vocab import Vocabulary
 NOT_DATA = {"README.md"}
 # By sending a file, a contributor or curator agrees to publish it under the package's licence.
 CONTRIBUTION_LICENSE = "CC-BY-4.0"
-CONTENT_FIELDS = ("molecule_id", "measure", "direction", "population", "region_id", "species", "qualifier",
-                  "references")
+
+
+def content_key(row: dict) -> tuple[str, ...]:
+    """What makes a contributed finding the same finding, as pipeline.contrib compares them: case
+    of species and qualifier and the order of references do not count."""
+    references = ";".join(sorted(set(filter(None, row["references"].split(";")))))
+    return (row["molecule_id"], row["measure"], row["direction"], row["population"], row["region_id"],
+            row["species"].casefold(), row["qualifier"].casefold(), references)
 
 
 def input_files(folder: Path) -> list[Path]:
@@ -122,7 +128,7 @@ def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Voca
     for row in rows:
         molecule = vocab.molecule_by_id[row["molecule_id"]]
         findings.append({
-            "finding_id": finding_id("contribution", *(row[name] for name in CONTENT_FIELDS)),
+            "finding_id": finding_id("contribution", *content_key(row)),
             "source_id": source_id,
             "molecule_label": row["molecule_label"],
             "molecule_id": row["molecule_id"],
