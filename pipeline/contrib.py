@@ -141,14 +141,18 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
                                      "(lines starting with # are ignored)"))
         return _finish(checked, file_problems, None, max_errors)
 
-    rows = _normalise(rows, vocab, schema)
-    failures = _cell_failures(rows, schema, columns, vocab)
-    consistent = rows.join(_error_lines(failures, file_problems), on="line", how="anti")
-    failures += _row_failures(consistent, package_findings)
-    table = pl.concat(failures, how="vertical") if failures else None
+    failures, rows = _cell_failures(_normalise(rows, vocab, schema), schema, columns, vocab)
+    flagged = [p.line for p in file_problems if p.severity == "error" and p.line is not None]  # ragged rows
+    needed = ["line", "molecule", "direction", *FINDING_KEY, "direction_norm"]
     if with_rows:
-        valid = consistent.join(_error_lines([table] if table is not None else [], file_problems), on="line",
-                                how="anti")
+        needed += ["molecule_label", "species", "references_norm", "qualifier", "notes"]
+    consistent = rows.select(list(dict.fromkeys(needed))).filter(
+        rows["cells_ok"] & ~rows["line"].is_in(flagged))
+    across = _row_failures(consistent, package_findings)
+    table = pl.concat(failures + across, how="vertical") if failures + across else None
+    if with_rows:
+        later = pl.concat([f["line"] for f in across]).unique().to_list() if across else []
+        valid = consistent.filter(~pl.col("line").is_in(later))
         checked.rows = valid.select(
             "line", "molecule_id", "molecule_label", pl.col("measure_final").alias("measure"),
             pl.col("direction_norm").alias("direction"), pl.col("population_norm").alias("population"),
@@ -202,9 +206,14 @@ def map_header(sheet: Sheet, schema: dict) -> tuple[dict[str, str], list[Problem
 
 
 def _normalise(rows, vocab: Vocabulary, schema: dict):
-    """The cells in canonical form beside the cells as written; null where a cell has no canonical form."""
+    """The cells in canonical form beside the cells as written; null where a cell has no canonical form.
+
+    Lookups are hash-map replacements, not joins, and the costlier rewrites (reference spellings,
+    the order-free reference key) run only on the few cells that need them.
+    """
     import polars as pl
 
+    col = pl.col
     directions = {k.casefold(): v for k, v in _direction_spellings(vocab).items()}
     populations = {p.casefold(): p for p in _field(schema, "population")["constraints"]["enum"]}
     measures = {m.casefold(): m for m in vocab.measures}
@@ -212,61 +221,90 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     for key in ("label", "molecule_id"):  # a label wins over another molecule's id spelled the same
         for molecule in vocab.molecules:
             by_key.setdefault(molecule[key], molecule)
-    molecules = pl.DataFrame(
-        [{"key": key, "molecule_id": m["molecule_id"], "molecule_label": m["label"], "default_measure": m["measure"]}
-         for key, m in by_key.items()],
-        schema={"key": pl.String, "molecule_id": pl.String, "molecule_label": pl.String, "default_measure": pl.String},
-    )
-    regions = pl.DataFrame(
-        [{"population_norm": r["population"], "region_key": key.casefold(), "region_id": r["region_id"]}
-         for r in vocab.regions for key in (r["label"], r["region_id"])],
-        schema={"population_norm": pl.String, "region_key": pl.String, "region_id": pl.String},
-    ).unique(["population_norm", "region_key"], keep="first")
+    regions: dict[str, dict[str, str]] = {}
+    for region in vocab.regions:
+        for key in (region["label"], region["region_id"]):
+            regions.setdefault(region["population"], {}).setdefault(key.casefold(), region["region_id"])
+    known_regions = sorted({key for table in regions.values() for key in table})
+    # extract's rule, asked once per distinct qualifier: does it override the molecule's own measure?
+    qualifiers = rows["qualifier"].unique().to_list()
+    overrides = {q: m for q in qualifiers if (m := default_measure({"measure": None}, q)) is not None}
 
-    def lookup(column: str, table: dict[str, str]):
-        return pl.col(column).str.to_lowercase().replace_strict(table, default=None, return_dtype=pl.String)
+    def lookup(expr, table: dict[str, str]):
+        return expr.replace_strict(table, default=None, return_dtype=pl.String)
 
+    molecule_id = lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()})
+    region_key = col("region").str.to_lowercase()
+    population = lookup(col("population").str.to_lowercase(), populations)
+    region_id = pl.lit(None, dtype=pl.String)
+    for name, table in regions.items():
+        region_id = pl.when(population == name).then(lookup(region_key, table)).otherwise(region_id)
     rows = rows.with_columns(
-        direction_norm=lookup("direction", directions),
-        population_norm=lookup("population", populations),
-        measure_norm=lookup("measure", measures),
-        region_key=pl.col("region").str.to_lowercase(),
-        references_norm=pl.col("reference").str.replace_all(r"\s*;\s*", ";")
-        .str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:").str.strip_chars(";"),
+        direction_norm=lookup(col("direction").str.to_lowercase(), directions),
+        population_norm=population,
+        measure_norm=lookup(col("measure").str.to_lowercase(), measures),
+        region_known=region_key.is_in(known_regions),
+        region_id=region_id,
+        molecule_id=molecule_id,
+        molecule_label=lookup(molecule_id, {m["molecule_id"]: m["label"] for m in vocab.molecules}),
+        molecule_measure=lookup(molecule_id, {m["molecule_id"]: m["measure"] for m in vocab.molecules}),
+        references_norm=_rewrite_some(rows["reference"], _needs_rewrite(schema), _normalised_reference),
+        species_key=col("species").str.to_lowercase(),
+        qualifier_key=col("qualifier").str.to_lowercase(),
     )
-    rows = (rows.join(molecules, left_on="molecule", right_on="key", how="left", maintain_order="left")
-            .join(regions, on=["population_norm", "region_key"], how="left", maintain_order="left"))
-    defaults = (rows.filter(pl.col("molecule_id").is_not_null() & (pl.col("measure") == ""))
-                .select("molecule_id", "default_measure", "qualifier").unique())
-    defaults = defaults.with_columns(default_final=pl.Series(
-        [default_measure({"measure": m}, q) for m, q in zip(defaults["default_measure"], defaults["qualifier"])],
-        dtype=pl.String))
-    rows = rows.join(defaults, on=["molecule_id", "default_measure", "qualifier"], how="left",
-                     maintain_order="left", nulls_equal=True)
-    return rows.with_columns(
-        measure_final=pl.when(pl.col("measure") == "").then(pl.col("default_final")).otherwise(pl.col("measure_norm")),
-        species_key=pl.col("species").str.to_lowercase(),
-        qualifier_key=pl.col("qualifier").str.to_lowercase(),
-        references_key=pl.col("references_norm").str.split(";").list.unique().list.sort().list.join(";"),
+    rows = rows.with_columns(
+        measure_final=pl.when(col("measure") == "")
+        .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
+        .otherwise(col("measure_norm")),
     )
+    return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], ";", _order_free))
+
+
+def _needs_rewrite(schema: dict) -> str:
+    """Cells that are not already a canonical reference list."""
+    return f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
+
+
+def _rewrite_some(series, pattern: str, rewrite):
+    """`series` with `rewrite` applied to the cells where `pattern` (a regex, or ';' literally) does
+    (for ';') or does not (otherwise) match: a scatter over the few, not a pass over all."""
+    import polars as pl
+
+    if pattern == ";":
+        targets = series.str.contains(";", literal=True).fill_null(False)
+    else:
+        targets = (~series.str.contains(pattern).fill_null(True)) & (series != "")
+    positions = targets.arg_true()
+    if positions.len() == 0:
+        return series
+    changed = rewrite(series.gather(positions))
+    return series.clone().scatter(positions, changed).cast(pl.String)
+
+
+def _normalised_reference(series):
+    """`pmid: 1 ; 10.1/x;` → `PMID:1;10.1/x`."""
+    return (series.str.replace_all(r"\s*;\s*", ";").str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:")
+            .str.strip_chars(";"))
+
+
+def _order_free(series):
+    return series.str.split(";").list.unique().list.sort().list.join(";")
 
 
 def _field(schema: dict, name: str) -> dict:
     return next(spec for spec in schema["fields"] if spec["name"] == name)
 
 
-def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabulary) -> list:
-    """Per-cell rules, each a mask over all rows; the bad rows become problem rows."""
+def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabulary) -> tuple[list, object]:
+    """Per-cell rules, each a mask over all rows, evaluated together in one pass; the bad rows become
+    problem rows. Also returns the rows with `cells_ok` (no rule failed)."""
     import polars as pl
 
     col = pl.col
-    known_regions = sorted({key.casefold() for r in vocab.regions for key in (r["label"], r["region_id"])})
-    failures = []
+    rules = []
 
     def add(mask, code, column, describe, keys=None, value=None):
-        found = _failures(rows, mask, code, column, describe, keys, value)
-        if found is not None:
-            failures.append(found)
+        rules.append((mask, code, column, describe, keys, value))
 
     for spec in schema["fields"]:
         name = spec["name"]
@@ -283,7 +321,7 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
         add(filled["population"] & col("population_norm").is_null(), "unknown-population", "population",
             _describe_population)
     if "region" in columns:
-        anywhere = col("region_key").is_in(known_regions)
+        anywhere = col("region_known")
         located = filled["region"] & col("region_id").is_null()
         add(located & col("population_norm").is_not_null() & anywhere, "region-population-mismatch", "region",
             lambda v, p: _describe_region_population(v, p, vocab), keys=["region", "population_norm"])
@@ -303,11 +341,19 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
             checked = col("references_norm") if name == "reference" else col(name)
             describe = _describe_reference if name == "reference" else _describe_formula
             add(filled[name] & ~checked.str.contains(f"^(?:{pattern})$"), code, name, describe)
-    return failures
+    masks = [f"_rule{i}" for i in range(len(rules))]
+    rows = rows.with_columns(*[rule[0].fill_null(False).alias(m) for rule, m in zip(rules, masks)])
+    rows = rows.with_columns(cells_ok=~pl.any_horizontal(masks) if masks else pl.lit(True))
+    failures = [_failures(rows, col(m), *rule[1:]) for rule, m in zip(rules, masks)]
+    return [f for f in failures if f is not None], rows
 
 
 def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
-    """Rules across rows (duplicates, contradictions) and against the package, on rows whose cells passed."""
+    """Rules across rows (duplicates, contradictions) and against the package, on rows whose cells passed.
+
+    A hash of each row's finding key finds the few candidate rows first; the exact comparisons
+    (window functions, joins) then run on those alone.
+    """
     import polars as pl
 
     key = list(FINDING_KEY)
@@ -318,28 +364,31 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
         if found is not None:
             failures.append(found)
 
-    rows = rows.with_columns(
+    rows = rows.with_columns(_key_hash=_key_hash(rows, key))
+    repeated = rows.filter(pl.col("_key_hash").is_duplicated()).with_columns(
         first_same=pl.col("line").min().over([*key, "direction_norm"]),
         first_line=pl.col("line").min().over(key),
         first_direction=pl.col("direction_norm").sort_by("line").first().over(key),
     )
-    add(rows, pl.col("line") != pl.col("first_same"), "duplicate-row", None,
+    add(repeated, pl.col("line") != pl.col("first_same"), "duplicate-row", None,
         lambda first: (f"the row repeats line {first} (the same finding twice)", "delete one of the two rows"),
         ["first_same"], pl.col("molecule"))
-    add(rows, pl.col("direction_norm") != pl.col("first_direction"), "contradiction", "direction",
+    add(repeated, pl.col("direction_norm") != pl.col("first_direction"), "contradiction", "direction",
         lambda first, before, now: (f"line {first} says {before} for the same {SAME}; this row says {now}",
                                     "check both rows against the study; keep the one it reports"),
         ["first_line", "first_direction", "direction_norm"])
     package = _package_frame(package_findings)
     if package is None or package.height == 0:
         return failures
-    same = rows.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
-                     on=[*key, "direction_norm"], how="inner", maintain_order="left")
+    package = package.with_columns(_key_hash=_key_hash(package, key))
+    known = rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].unique().to_list()))
+    same = known.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
+                      on=[*key, "direction_norm"], how="inner", maintain_order="left")
     add(same, pl.lit(True), "already-in-package", None,
         lambda fid: (f"the package already has this finding ({fid})", "delete the row"),
         ["finding_id"], pl.col("molecule"))
-    opposite = (rows.join(package.rename({"direction_norm": "package_direction"}), on=key, how="inner",
-                          maintain_order="left")
+    opposite = (known.join(package.rename({"direction_norm": "package_direction"}), on=key, how="inner",
+                           maintain_order="left")
                 .filter(pl.col("direction_norm") != pl.col("package_direction"))
                 .unique("line", keep="first", maintain_order=True))
     add(opposite, pl.lit(True), "contradicts-package", "direction",
@@ -347,6 +396,11 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
                                   "check the row against the study; if the package is wrong, say so in your pull request"),
         ["finding_id", "package_direction", "direction_norm"])
     return failures
+
+
+def _key_hash(frame, key: list[str]):
+    """One 64-bit hash per row of the key columns (equal keys, equal hashes, within one process)."""
+    return frame.select(key).hash_rows(seed=20221)
 
 
 def _package_frame(package_findings: list[dict[str, str]] | None):
@@ -359,11 +413,12 @@ def _package_frame(package_findings: list[dict[str, str]] | None):
              "references", "qualifier")
     frame = pl.DataFrame([{n: csv_cell(row.get(n)) for n in names} for row in package_findings],
                          schema={n: pl.String for n in names})
-    return frame.filter(pl.col("region_id") != "").select(
+    frame = frame.filter(pl.col("region_id") != "")
+    return frame.select(
         "finding_id", "molecule_id", "region_id",
         measure_final=pl.col("measure"), population_norm=pl.col("population"), direction_norm=pl.col("direction"),
         species_key=pl.col("species").str.to_lowercase(),
-        references_key=pl.col("references").str.split(";").list.unique().list.sort().list.join(";"),
+        references_key=_order_free(frame["references"]),
         qualifier_key=pl.col("qualifier").str.to_lowercase(),
     )
 
@@ -375,7 +430,8 @@ def _failures(rows, mask, code: str, column: str | None, describe, keys=None, va
 
     keys = keys or [column]
     value = value if value is not None else pl.col(column)
-    bad = rows.filter(mask.fill_null(False)).select("line", *keys, value.cast(pl.String).alias("_value"))
+    bad = (rows.select(mask.fill_null(False).alias("_mask"), "line", *keys, value.cast(pl.String).alias("_value"))
+           .filter("_mask").drop("_mask"))
     if bad.height == 0:
         return None
     distinct = bad.select(keys).unique(maintain_order=True)
@@ -386,15 +442,6 @@ def _failures(rows, mask, code: str, column: str | None, describe, keys=None, va
         "line", pl.lit(code).alias("code"), pl.lit(column, dtype=pl.String).alias("column"),
         pl.col("_value").alias("value"), pl.col("_message").alias("message"),
         pl.col("_suggestion").alias("suggestion"), pl.lit(severity).alias("severity"))
-
-
-def _error_lines(failures: list, problems: list[Problem]):
-    import polars as pl
-
-    lines = [f.filter(pl.col("severity") == "error")["line"] for f in failures if f is not None]
-    lines.append(pl.Series("line", [p.line for p in problems if p.severity == "error" and p.line is not None
-                                    and p.code not in HEADER_CODES], dtype=pl.Int64))
-    return pl.concat(lines).unique().to_frame("line")
 
 
 HEADER_CODES = frozenset({"unnamed-column", "duplicate-column", "unknown-column", "missing-column"})

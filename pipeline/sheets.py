@@ -28,6 +28,10 @@ PREFERRED_SHEET = "findings"
 # A file that cannot be read at all: the user must act before any row can be checked (exit 2).
 UNREADABLE_CODES = frozenset({"not-found", "unsupported-format", "unreadable-file"})
 
+# Trimmed from both ends of every cell: Unicode White_Space, which is what polars' strip_chars()
+# removes (Python's str.strip() would also take \x1c-\x1f); the slow reader uses the same set.
+SPACES = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+          "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)' or as .xlsx"
 _COMMENT_LINE = re.compile(rb"(?m)^#[^\r\n]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -102,19 +106,11 @@ def _unreadable(shown: str, code: str, message: str, suggestion: str | None, cod
 
 def decode(raw: bytes, shown: str) -> tuple[str | None, str | None, list[Problem]]:
     """Text, the encoding it was read with, and problems (an unreadable file gives text None)."""
-    for magic, what in _MAGIC.items():
-        if raw.startswith(magic):
-            return None, None, [Problem("unreadable-file", f"this is not a text file: it looks like {what}",
-                                        file=shown, suggestion=_SAVE_AS)]
+    refused = _refuse_by_magic(raw, shown)
+    if refused:
+        return None, None, refused
     problems: list[Problem] = []
-    if raw.startswith(b"\xef\xbb\xbf"):
-        encoding, body = "utf-8-sig", raw[3:]
-    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding, body = "utf-16", raw
-    elif _looks_like_utf16le(raw):
-        encoding, body = "utf-16-le", raw
-    else:
-        encoding, body = "utf-8", raw
+    encoding, body = _encoding_of(raw)
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as error:
@@ -131,12 +127,33 @@ def decode(raw: bytes, shown: str) -> tuple[str | None, str | None, list[Problem
         problems.append(Problem("encoding", "the file is not UTF-8; it was read as Windows-1252 (cp1252)",
                                 file=shown, suggestion="check that accented letters came through; "
                                 "'CSV UTF-8' avoids the guess", severity="warning"))
-    head = text[:65536]
-    controls = len(_CONTROL.findall(head))
-    if "\x00" in head or controls > max(8, len(head) // 100):
+    if _binary(text[:65536]):
         return None, None, [Problem("unreadable-file", "this is not a text table: it holds binary data",
                                     file=shown, suggestion=_SAVE_AS)]
     return text, encoding, problems
+
+
+def _refuse_by_magic(raw: bytes, shown: str) -> list[Problem]:
+    for magic, what in _MAGIC.items():
+        if raw.startswith(magic):
+            return [Problem("unreadable-file", f"this is not a text file: it looks like {what}", file=shown,
+                            suggestion=_SAVE_AS)]
+    return []
+
+
+def _encoding_of(raw: bytes) -> tuple[str, bytes]:
+    """The encoding a byte order mark (or UTF-16's zero bytes) announces, and the bytes after a UTF-8 BOM."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", raw[3:]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", raw
+    if _looks_like_utf16le(raw):
+        return "utf-16-le", raw
+    return "utf-8", raw
+
+
+def _binary(head: str) -> bool:
+    return "\x00" in head or len(_CONTROL.findall(head)) > max(8, len(head) // 100)
 
 
 def _looks_like_utf16le(raw: bytes) -> bool:
@@ -160,33 +177,60 @@ def read_delimited(raw: bytes, shown: str, default_delimiter: str = ",") -> Shee
     if not raw.strip():
         return Sheet(shown, problems=[Problem("empty-file", "the file is empty", file=shown,
                                               suggestion="start from `ketamap template`")])
+    encoding, body = _encoding_of(raw)
+    if encoding.startswith("utf-8") and not _refuse_by_magic(raw, shown) and not _lone_cr(body) \
+            and not _binary(body[:65536].decode("utf-8", errors="ignore")):
+        sheet = _read_body(body, shown, default_delimiter, slow=False)  # UTF-8 as is: no decoding pass
+        if sheet is not None:
+            sheet.encoding = encoding
+            return sheet
     text, encoding, problems = decode(raw, shown)
     if text is None:
         return Sheet(shown, problems=problems)
     if "\r" in text and re.search(r"\r(?!\n)", text):
         text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Mac line ends
-    header_line, header_start = _find_header(text)
-    if header_line is None:
-        return Sheet(shown, encoding=encoding, problems=problems + [Problem(
-            "empty-file", "the file has no header row (only blank or '#' lines)", file=shown,
-            suggestion="start from `ketamap template`")])
-    first = text[header_start:text.find("\n", header_start) if "\n" in text[header_start:] else len(text)]
-    delimiter = sniff_delimiter(first, default_delimiter)
-    body = _blank_comments(text[header_start:].encode("utf-8"))
-    sheet = _read_fast(body, delimiter, header_line) or _read_slow(body.decode("utf-8"), delimiter, header_line, shown)
-    sheet.path, sheet.encoding, sheet.delimiter = shown, encoding, delimiter
+    sheet = _read_body(text.encode("utf-8"), shown, default_delimiter, slow=True)
+    sheet.encoding = encoding
     sheet.problems = problems + sheet.problems
     return sheet
 
 
-def _find_header(text: str) -> tuple[int | None, int]:
-    """The 1-based line of the first line that is neither blank nor a comment, and its offset."""
+def _lone_cr(body: bytes) -> bool:
+    return b"\r" in body and re.search(rb"\r(?!\n)", body) is not None
+
+
+def _read_body(body: bytes, shown: str, default_delimiter: str, slow: bool) -> Sheet | None:
+    """UTF-8 bytes → Sheet; with slow=False, None whenever the fast reader cannot vouch for the result."""
+    header_line, start = _find_header(body)
+    if header_line is None:
+        if not slow:
+            return None
+        return Sheet(shown, problems=[Problem("empty-file", "the file has no header row (only blank or '#' lines)",
+                                              file=shown, suggestion="start from `ketamap template`")])
+    end = body.find(b"\n", start)
+    try:
+        first = body[start:end if end >= 0 else len(body)].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    delimiter = sniff_delimiter(first, default_delimiter)
+    rest = _blank_comments(body[start:])
+    sheet = _read_fast(rest, delimiter, header_line)
+    if sheet is None:
+        if not slow:
+            return None
+        sheet = _read_slow(rest.decode("utf-8"), delimiter, header_line, shown)
+    sheet.path, sheet.delimiter = shown, delimiter
+    return sheet
+
+
+def _find_header(body: bytes) -> tuple[int | None, int]:
+    """The 1-based line of the first line that is neither blank nor a comment, and its byte offset."""
     offset, line = 0, 1
-    while offset < len(text):
-        end = text.find("\n", offset)
-        end = len(text) if end < 0 else end
-        content = text[offset:end]
-        if content.strip() and not content.startswith("#") and content.strip(" \t,;\r"):
+    while offset < len(body):
+        end = body.find(b"\n", offset)
+        end = len(body) if end < 0 else end
+        content = body[offset:end].decode("utf-8", errors="replace")
+        if content.strip(SPACES + ",;") and not content.startswith("#"):
             return line, offset
         offset, line = end + 1, line + 1
     return None, 0
@@ -199,21 +243,22 @@ def _blank_comments(body: bytes) -> bytes:
     return _COMMENT_LINE.sub(b"", body)
 
 
-def _header_cells(body: bytes, delimiter: str) -> list[str]:
-    first = body.split(b"\n", 1)[0].decode("utf-8")
-    return [cell.strip() for cell in next(csv.reader([first], delimiter=delimiter), [])]
+def _first_line(body: bytes) -> str:
+    end = body.find(b"\n")
+    return body[:end if end >= 0 else len(body)].decode("utf-8")
 
 
 def _read_fast(body: bytes, delimiter: str, header_line: int) -> Sheet | None:
     """polars, when each physical line is one record; None when that cannot be shown."""
     import polars as pl
 
-    header = _header_cells(body, delimiter)
-    if not header or '"' in body.split(b"\n", 1)[0].decode("utf-8"):
+    first = _first_line(body)
+    header = [cell.strip(SPACES) for cell in next(csv.reader([first], delimiter=delimiter), [])]
+    if not header or '"' in first:
         return None
     names = [column_name(i) for i in range(len(header))]
     try:
-        frame = pl.read_csv(io.BytesIO(body), has_header=False, separator=delimiter, quote_char='"',
+        frame = pl.read_csv(body, has_header=False, separator=delimiter, quote_char='"',
                             schema={name: pl.String for name in names}, infer_schema=False,
                             raise_if_empty=False)
     except Exception:  # polars' parse errors have no common base; the slow reader explains them
@@ -221,9 +266,8 @@ def _read_fast(body: bytes, delimiter: str, header_line: int) -> Sheet | None:
     physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
     if frame.height != physical:
         return None
-    frame = (frame.with_row_index("line", offset=header_line).slice(1)
-             .with_columns(pl.col("line").cast(pl.Int64),
-                           *[pl.col(n).fill_null("").str.strip_chars() for n in names]))
+    frame = frame.with_row_index("line", offset=header_line).slice(1).with_columns(
+        pl.col("line").cast(pl.Int64), *[pl.col(n).fill_null("").str.strip_chars() for n in names])
     if names:
         frame = frame.filter(pl.any_horizontal(pl.col(n) != "" for n in names))
     return Sheet("", header=header, header_line=header_line, frame=frame)
@@ -241,7 +285,7 @@ def _read_slow(text: str, delimiter: str, header_line: int, shown: str) -> Sheet
         for cells in reader:
             line = header_line + previous
             previous = reader.line_num
-            cells = [cell.strip() for cell in cells]
+            cells = [cell.strip(SPACES) for cell in cells]
             if not header and line == header_line:
                 header = cells
                 continue
@@ -356,4 +400,4 @@ def cell_text(value: object) -> str:
         return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
-    return str(value).strip()
+    return str(value).strip(SPACES)
