@@ -193,8 +193,19 @@ def validate_files(paths: list[Path], findings: list[dict] | None, vocab: Vocabu
     elif chosen:
         curated = iter([CheckedFile(c.path, c.sheet, [], c.problems, c.row_count, counts=dict(sorted(
             Counter(p.code for p in c.problems).items()))) for c in check_curation_paths(chosen, findings, vocab, folder)])
-    others = iter(validate_paths([p for p, yes in zip(paths, is_curation) if not yes], findings, vocab, max_errors))
+    others = iter(_hint_curation(f) for f in validate_paths([p for p, yes in zip(paths, is_curation) if not yes],
+                                                           findings, vocab, max_errors))
     return [next(curated) if yes else next(others) for yes in is_curation]
+
+
+def _hint_curation(checked):
+    """A curation file checked as a contribution fails on its header: say what it probably is."""
+    if any(p.code == "unknown-column" and (p.value or "").strip().casefold() == "finding_id" for p in checked.problems):
+        checked.problems.insert(0, Problem("looks-like-curation", "the header has finding_id: is this a curation "
+                                           "file?", file=checked.path, severity="warning",
+                                           suggestion="check it with `ketamap validate --curation`"))
+        checked.counts = dict(sorted({**checked.counts, "looks-like-curation": 1}.items()))
+    return checked
 
 
 class Refused(ProblemsFound):
