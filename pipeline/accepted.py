@@ -22,8 +22,14 @@ from pipeline.vocab import Vocabulary
 NOT_DATA = {"README.md"}
 # By sending a file, a contributor or curator agrees to publish it under the package's licence.
 CONTRIBUTION_LICENSE = "CC-BY-4.0"
-CONTENT_FIELDS = ("molecule_id", "measure", "direction", "population", "region_id", "species", "qualifier",
-                  "references")
+
+
+def content_key(row: dict) -> tuple[str, ...]:
+    """What makes a contributed finding the same finding, as pipeline.contrib compares them: case
+    of species and qualifier and the order of references do not count."""
+    references = ";".join(sorted(set(filter(None, row["references"].split(";")))))
+    return (row["molecule_id"], row["measure"], row["direction"], row["population"], row["region_id"],
+            row["species"].casefold(), row["qualifier"].casefold(), references)
 
 
 def input_files(folder: Path) -> list[Path]:
@@ -122,7 +128,7 @@ def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Voca
     for row in rows:
         molecule = vocab.molecule_by_id[row["molecule_id"]]
         findings.append({
-            "finding_id": finding_id("contribution", *(row[name] for name in CONTENT_FIELDS)),
+            "finding_id": finding_id("contribution", *content_key(row)),
             "source_id": source_id,
             "molecule_label": row["molecule_label"],
             "molecule_id": row["molecule_id"],
@@ -187,8 +193,19 @@ def validate_files(paths: list[Path], findings: list[dict] | None, vocab: Vocabu
     elif chosen:
         curated = iter([CheckedFile(c.path, c.sheet, [], c.problems, c.row_count, counts=dict(sorted(
             Counter(p.code for p in c.problems).items()))) for c in check_curation_paths(chosen, findings, vocab, folder)])
-    others = iter(validate_paths([p for p, yes in zip(paths, is_curation) if not yes], findings, vocab, max_errors))
+    others = iter(_hint_curation(f) for f in validate_paths([p for p, yes in zip(paths, is_curation) if not yes],
+                                                           findings, vocab, max_errors))
     return [next(curated) if yes else next(others) for yes in is_curation]
+
+
+def _hint_curation(checked):
+    """A curation file checked as a contribution fails on its header: say what it probably is."""
+    if any(p.code == "unknown-column" and (p.value or "").strip().casefold() == "finding_id" for p in checked.problems):
+        checked.problems.insert(0, Problem("looks-like-curation", "the header has finding_id: is this a curation "
+                                           "file?", file=checked.path, severity="warning",
+                                           suggestion="check it with `ketamap validate --curation`"))
+        checked.counts = dict(sorted({**checked.counts, "looks-like-curation": 1}.items()))
+    return checked
 
 
 class Refused(ProblemsFound):

@@ -335,7 +335,7 @@ def report(
 
 @app.command()
 def add(
-    path: Path = typer.Argument(..., help="A contribution (CSV, TSV, XLSX) or, with --curation, a curation CSV."),
+    path: Path = typer.Argument(..., help="A contribution or, with --curation, a curation file (CSV, TSV, XLSX)."),
     curation: bool = typer.Option(False, "--curation", help="Add a curation file to data/curation/ "
                                                             "instead of a contribution to data/contrib/."),
 ) -> None:

@@ -225,7 +225,7 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     for region in vocab.regions:
         for key in (region["label"], region["region_id"]):
             regions.setdefault(region["population"], {}).setdefault(key.casefold(), region["region_id"])
-    known_regions = sorted({key for table in regions.values() for key in table})
+    any_region = {key: key for table in regions.values() for key in table}
     # extract's rule, asked once per distinct qualifier: does it override the molecule's own measure?
     qualifiers = rows["qualifier"].unique().to_list()
     overrides = {q: m for q in qualifiers if (m := default_measure({"measure": None}, q)) is not None}
@@ -233,22 +233,22 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     def lookup(expr, table: dict[str, str]):
         return expr.replace_strict(table, default=None, return_dtype=pl.String)
 
-    molecule_id = lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()})
-    region_key = col("region").str.to_lowercase()
-    population = lookup(col("population").str.to_lowercase(), populations)
+    references, reference_ok = _normalised_references(rows["reference"], _field(schema, "reference"))
+    population = _lookup_folded(rows["population"], populations)
     region_id = pl.lit(None, dtype=pl.String)
     for name, table in regions.items():
-        region_id = pl.when(population == name).then(lookup(region_key, table)).otherwise(region_id)
+        region_id = pl.when(pl.lit(population) == name).then(_lookup_folded(rows["region"], table)).otherwise(region_id)
     rows = rows.with_columns(
-        direction_norm=lookup(col("direction").str.to_lowercase(), directions),
+        direction_norm=_lookup_folded(rows["direction"], directions),
         population_norm=population,
-        measure_norm=lookup(col("measure").str.to_lowercase(), measures),
-        region_known=region_key.is_in(known_regions),
+        measure_norm=_lookup_folded(rows["measure"], measures),
+        region_known=_lookup_folded(rows["region"], any_region).is_not_null(),
         region_id=region_id,
-        molecule_id=molecule_id,
-        molecule_label=lookup(molecule_id, {m["molecule_id"]: m["label"] for m in vocab.molecules}),
-        molecule_measure=lookup(molecule_id, {m["molecule_id"]: m["measure"] for m in vocab.molecules}),
-        references_norm=_rewrite_some(rows["reference"], _needs_rewrite(schema), _normalised_reference),
+        molecule_id=lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()}),
+        molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}),
+        molecule_measure=lookup(col("molecule"), {k: m["measure"] for k, m in by_key.items()}),
+        references_norm=references,
+        reference_ok=reference_ok,
         species_key=col("species").str.to_lowercase(),
         qualifier_key=col("qualifier").str.to_lowercase(),
     )
@@ -257,34 +257,43 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
         .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
         .otherwise(col("measure_norm")),
     )
-    return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], ";", _order_free))
+    return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], _order_free))
 
 
-def _needs_rewrite(schema: dict) -> str:
-    """Cells that are not already a canonical reference list."""
-    return f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
-
-
-def _rewrite_some(series, pattern: str, rewrite):
-    """`series` with `rewrite` applied to the cells where `pattern` (a regex, or ';' literally) does
-    (for ';') or does not (otherwise) match: a scatter over the few, not a pass over all."""
+def _lookup_folded(series, table: dict[str, str]):
+    """`table[cell.casefold()]`, or null; only cells not already spelled as a key are lowercased."""
     import polars as pl
 
-    if pattern == ";":
-        targets = series.str.contains(";", literal=True).fill_null(False)
-    else:
-        targets = (~series.str.contains(pattern).fill_null(True)) & (series != "")
-    positions = targets.arg_true()
+    found = series.replace_strict(table, default=None, return_dtype=pl.String)
+    misses = (found.is_null() & (series != "")).arg_true()
+    if misses.len():
+        rescued = series.gather(misses).str.to_lowercase().replace_strict(table, default=None,
+                                                                          return_dtype=pl.String)
+        if rescued.null_count() < rescued.len():
+            found = found.scatter(misses, rescued)
+    return found
+
+
+def _normalised_references(series, field: dict):
+    """The reference cells in canonical spelling, and whether each is a valid reference list. Only
+    the cells that are not canonical already (few, usually) are rewritten and checked again."""
+    pattern = f"^(?:{field['constraints']['pattern']})$"
+    valid = series.str.contains(pattern).fill_null(False)
+    positions = (~valid & (series != "")).arg_true()
+    if positions.len() == 0:
+        return series, valid
+    rewritten = (series.gather(positions).str.replace_all(r"\s*;\s*", ";")
+                 .str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:").str.strip_chars(";"))
+    return (series.clone().scatter(positions, rewritten),
+            valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
+
+
+def _rewrite_some(series, rewrite):
+    """`rewrite` applied to the cells holding a ';' (a list), not to all of them."""
+    positions = series.str.contains(";", literal=True).fill_null(False).arg_true()
     if positions.len() == 0:
         return series
-    changed = rewrite(series.gather(positions))
-    return series.clone().scatter(positions, changed).cast(pl.String)
-
-
-def _normalised_reference(series):
-    """`pmid: 1 ; 10.1/x;` → `PMID:1;10.1/x`."""
-    return (series.str.replace_all(r"\s*;\s*", ";").str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:")
-            .str.strip_chars(";"))
+    return series.clone().scatter(positions, rewrite(series.gather(positions)))
 
 
 def _order_free(series):
@@ -338,13 +347,14 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     for name, code in (("reference", "bad-reference"), ("qualifier", "formula-like"), ("notes", "formula-like")):
         pattern = _field(schema, name).get("constraints", {}).get("pattern")
         if name in columns and pattern:
-            checked = col("references_norm") if name == "reference" else col(name)
+            valid = col("reference_ok") if name == "reference" else col(name).str.contains(f"^(?:{pattern})$")
             describe = _describe_reference if name == "reference" else _describe_formula
-            add(filled[name] & ~checked.str.contains(f"^(?:{pattern})$"), code, name, describe)
+            add(filled[name] & ~valid, code, name, describe)
     masks = [f"_rule{i}" for i in range(len(rules))]
     rows = rows.with_columns(*[rule[0].fill_null(False).alias(m) for rule, m in zip(rules, masks)])
     rows = rows.with_columns(cells_ok=~pl.any_horizontal(masks) if masks else pl.lit(True))
-    failures = [_failures(rows, col(m), *rule[1:]) for rule, m in zip(rules, masks)]
+    hits = rows.select(col(m).any() for m in masks).row(0) if masks else ()
+    failures = [_failures(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
     return [f for f in failures if f is not None], rows
 
 

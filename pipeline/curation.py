@@ -192,6 +192,7 @@ def check_curation(files: list[tuple[Path, str]], vocab: Vocabulary, findings: l
             first[assignment.finding_id] = assignment
             kept.append(assignment)
         checked.assignments = kept
+        checked.problems.sort(key=lambda p: p.line or 0)
         results.append(checked)
     return results
 

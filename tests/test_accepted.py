@@ -62,3 +62,23 @@ def test_curation_files_whose_names_give_the_same_source_id_are_refused(tmp_path
     with pytest.raises(ProblemsFound) as found:
         fold_in(review_tables(), root, PARAMS, Vocabulary())
     assert {p.code for p in found.value.problems} == {"source-id-clash", "assigned-twice"}
+
+
+def contributed(**changes: object) -> dict:
+    row = {"line": 2, "molecule_id": "bdnf", "molecule_label": "BDNF", "measure": "level", "direction": "increase",
+           "population": "animal", "region_id": "animal-HPC", "species": "mouse", "references": "PMID:1;PMID:2",
+           "qualifier": "", "notes": "", "source_text": "increase"}
+    return {**row, **changes}
+
+
+def test_a_contributed_finding_id_depends_on_its_content_only():
+    from pipeline.accepted import contributed_findings
+
+    def one_id(row: dict, source_id: str = "contrib-a") -> str:
+        return contributed_findings([row], source_id, Vocabulary())[0]["finding_id"]
+
+    same = {one_id(contributed()), one_id(contributed(line=9, notes="other", source_text="↑"), "contrib-b"),
+            one_id(contributed(species="Mouse", references="PMID:2;PMID:1"))}
+    assert len(same) == 1
+    assert one_id(contributed(direction="decrease")) not in same
+    assert one_id(contributed(region_id="animal-PFC")) not in same

@@ -162,3 +162,24 @@ def test_add_refuses_a_finding_already_in_the_package(project_copy: Path, tmp_pa
     result = ketamap(project_copy, "add", str(again))
     assert result.returncode == 1 and "already-in-package" in result.stderr
     assert not (project_copy / "data/contrib/second.csv").exists()
+
+
+def test_an_xlsx_contribution_is_added_byte_for_byte_and_built(project_copy: Path, tmp_path: Path):
+    from openpyxl import load_workbook
+
+    workbook = tmp_path / "lee-2025.xlsx"
+    assert ketamap(project_copy, "template", "--format", "xlsx", "--output", str(workbook)).returncode == 0
+    book = load_workbook(workbook)
+    sheet = book["findings"] if "findings" in book.sheetnames else book.worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    row = {"molecule": "BDNF", "direction": "increase", "population": "animal", "region": "PFC",
+           "species": "mouse", "reference": "PMID:33333333"}
+    sheet.append([row.get(name, "") for name in header])
+    book.save(workbook)
+    add = ketamap(project_copy, "add", str(workbook))
+    assert add.returncode == 0, add.stdout + add.stderr
+    assert (project_copy / "data/contrib/lee-2025.xlsx").read_bytes() == workbook.read_bytes()
+    assert run_dvc(project_copy, "repro").returncode == 0
+    [added] = [f for f in read_csv(project_copy / "data/findings.csv") if f["source_id"] == "contrib-lee-2025"]
+    assert (added["region_id"], added["location_status"], added["references"]) == ("animal-PFC", "reported",
+                                                                                 "PMID:33333333")

@@ -91,3 +91,24 @@ def test_a_pull_request_changing_only_readmes_validates_nothing(project_copy: Pa
     result, log = run_steps(project_copy, tmp_path, exit_code=1)
     assert result.returncode == 0, result.stderr
     assert not log.exists()
+
+
+def test_a_contribution_with_its_rebuilt_package_passes_the_real_validation(project_copy: Path, tmp_path: Path):
+    # The contributor ran `dvc repro`: the PR's package already holds the new findings. Checked
+    # against that package they would be "already in the package"; against the base they are new.
+    from conftest import run_dvc
+
+    git(project_copy, "branch", "-M", "main")
+    git(project_copy, "update-ref", "refs/remotes/origin/main", "main")
+    git(project_copy, "checkout", "-q", "-b", "pr")
+    (project_copy / "data/contrib/kim-2025.csv").write_text(
+        "molecule,direction,population,region,species,reference\nBDNF,increase,animal,HPC,rat,PMID:22222222\n")
+    assert run_dvc(project_copy, "repro").returncode == 0
+    git(project_copy, "add", "-A")
+    git(project_copy, "commit", "-qm", "pr with rebuilt package")
+    env = {**tool_env(), "BASE_REF": "main", "RUNNER_TEMP": str(tmp_path)}
+    script = "set -eo pipefail\n" + step("Files changed") + "\n" + step("ketamap validate")
+    result = subprocess.run(["bash", "-c", script], cwd=project_copy, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "data/contrib/kim-2025.csv" in result.stdout and "valid" in result.stdout
+    assert git(project_copy, "status", "--porcelain") == ""

@@ -47,3 +47,11 @@ def test_curation_without_a_package_is_a_usage_error(project_copy: Path):
     result = ketamap(project_copy, "validate", "--no-package", "data/curation/ok.csv")
     assert result.returncode == 2
     assert "--package" in result.stdout
+
+
+def test_a_curation_file_checked_as_a_contribution_points_to_the_flag(project_copy: Path, tmp_path: Path):
+    mine = tmp_path / "mine.csv"
+    mine.write_text(CURATION_HEADER + f"{first_finding(project_copy)},HPC,animal,,A,\n")
+    result = ketamap(project_copy, "validate", str(mine))
+    assert result.returncode == 1
+    assert "--curation" in result.stdout
