@@ -214,9 +214,9 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     import polars as pl
 
     col = pl.col
-    directions = {k.casefold(): v for k, v in _direction_spellings(vocab).items()}
-    populations = {p.casefold(): p for p in _field(schema, "population")["constraints"]["enum"]}
-    measures = {m.casefold(): m for m in vocab.measures}
+    directions = _direction_spellings(vocab)
+    populations = {p: p for p in _field(schema, "population")["constraints"]["enum"]}
+    measures = {m: m for m in vocab.measures}
     by_key: dict[str, dict[str, str]] = {}
     for key in ("label", "molecule_id"):  # a label wins over another molecule's id spelled the same
         for molecule in vocab.molecules:
@@ -224,7 +224,7 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     regions: dict[str, dict[str, str]] = {}
     for region in vocab.regions:
         for key in (region["label"], region["region_id"]):
-            regions.setdefault(region["population"], {}).setdefault(key.casefold(), region["region_id"])
+            regions.setdefault(region["population"], {}).setdefault(key, region["region_id"])
     any_region = {key: key for table in regions.values() for key in table}
     # extract's rule, asked once per distinct qualifier: does it override the molecule's own measure?
     qualifiers = rows["qualifier"].unique().to_list()
@@ -260,14 +260,16 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], _order_free))
 
 
-def _lookup_folded(series, table: dict[str, str]):
-    """`table[cell.casefold()]`, or null; only cells not already spelled as a key are lowercased."""
+def _lookup_folded(series, spellings: dict[str, str]):
+    """The value of each cell's spelling in `spellings`, in any letter case, or null. The cells
+    spelled exactly as a key (nearly all) are looked up once; only the others are lowercased."""
     import polars as pl
 
-    found = series.replace_strict(table, default=None, return_dtype=pl.String)
+    folded = {key.casefold(): value for key, value in spellings.items()}
+    found = series.replace_strict({**folded, **spellings}, default=None, return_dtype=pl.String)
     misses = (found.is_null() & (series != "")).arg_true()
     if misses.len():
-        rescued = series.gather(misses).str.to_lowercase().replace_strict(table, default=None,
+        rescued = series.gather(misses).str.to_lowercase().replace_strict(folded, default=None,
                                                                           return_dtype=pl.String)
         if rescued.null_count() < rescued.len():
             found = found.scatter(misses, rescued)
