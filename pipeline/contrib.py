@@ -235,14 +235,15 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
 
     references, reference_ok = _normalised_references(rows["reference"], _field(schema, "reference"))
     population = _lookup_folded(rows["population"], populations)
+    region = _lookup_folded(rows["region"], any_region)  # the spelling of schemas/regions.csv, or null
     region_id = pl.lit(None, dtype=pl.String)
     for name, table in regions.items():
-        region_id = pl.when(pl.lit(population) == name).then(_lookup_folded(rows["region"], table)).otherwise(region_id)
+        region_id = pl.when(pl.lit(population) == name).then(lookup(pl.lit(region), table)).otherwise(region_id)
     rows = rows.with_columns(
         direction_norm=_lookup_folded(rows["direction"], directions),
         population_norm=population,
         measure_norm=_lookup_folded(rows["measure"], measures),
-        region_known=_lookup_folded(rows["region"], any_region).is_not_null(),
+        region_known=region.is_not_null(),
         region_id=region_id,
         molecule_id=lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()}),
         molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}),
