@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.extract import default_measure
 from pipeline.problems import Problem
 from pipeline.sheets import UNREADABLE_CODES, Sheet, column_name, read_sheet
 from pipeline.tables import csv_cell
@@ -26,10 +25,12 @@ SCHEMA = "contribution"
 ROW_KEYS = ("line", "molecule_id", "molecule_label", "measure", "direction", "population", "region_id",
             "species", "references", "qualifier", "notes", "source_text")
 # What makes two rows the same finding (with direction) or a contradiction (without it).
-FINDING_KEY = ("molecule_id", "measure_final", "population_norm", "region_id", "species_key", "references_key",
-               "qualifier_key")
+# Rows that agree on CANDIDATE_KEY are compared further (case-folded species and qualifier).
+CANDIDATE_KEY = ("molecule_id", "measure_final", "population_norm", "region_id", "references_key")
+FINDING_KEY = (*CANDIDATE_KEY, "species_key", "qualifier_key")
 SAME = "molecule, measure, population, region, species, qualifier and reference"
-HUMAN_SPECIES = frozenset({"human", "humans", "homo sapiens"})
+HUMAN_SPECIES = frozenset(spelling for name in ("human", "humans", "homo sapiens")
+                          for spelling in (name, name.capitalize(), name.title(), name.upper()))
 VOCABULARY_FILES = {"molecule": "schemas/molecules.csv", "region": "schemas/regions.csv"}
 
 NEAR_DIRECTIONS = {
@@ -141,11 +142,11 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
                                      "(lines starting with # are ignored)"))
         return _finish(checked, file_problems, None, max_errors)
 
-    failures, rows = _cell_failures(_normalise(rows, vocab, schema), schema, columns, vocab)
+    failures, rows = _cell_failures(_normalise(rows, vocab, schema, with_rows), schema, columns, vocab)
     flagged = [p.line for p in file_problems if p.severity == "error" and p.line is not None]  # ragged rows
-    needed = ["line", "molecule", "direction", *FINDING_KEY, "direction_norm"]
+    needed = ["line", "molecule", "direction", "species", "qualifier", *CANDIDATE_KEY, "direction_norm"]
     if with_rows:
-        needed += ["molecule_label", "species", "references_norm", "qualifier", "notes"]
+        needed += ["molecule_label", "references_norm", "notes"]
     consistent = rows.select(list(dict.fromkeys(needed))).filter(
         rows["cells_ok"] & ~rows["line"].is_in(flagged))
     across = _row_failures(consistent, package_findings)
@@ -205,7 +206,7 @@ def map_header(sheet: Sheet, schema: dict) -> tuple[dict[str, str], list[Problem
     return mapping, problems
 
 
-def _normalise(rows, vocab: Vocabulary, schema: dict):
+def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
     """The cells in canonical form beside the cells as written; null where a cell has no canonical form.
 
     Lookups are hash-map replacements, not joins, and the costlier rewrites (reference spellings,
@@ -226,6 +227,8 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
         for key in (region["label"], region["region_id"]):
             regions.setdefault(region["population"], {}).setdefault(key, region["region_id"])
     any_region = {key: key for table in regions.values() for key in table}
+    from pipeline.extract import default_measure
+
     # extract's rule, asked once per distinct qualifier: does it override the molecule's own measure?
     qualifiers = rows["qualifier"].unique().to_list()
     overrides = {q: m for q in qualifiers if (m := default_measure({"measure": None}, q)) is not None}
@@ -246,12 +249,11 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
         region_known=region.is_not_null(),
         region_id=region_id,
         molecule_id=lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()}),
-        molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}),
+        molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}) if with_labels
+        else pl.lit(None, dtype=pl.String),
         molecule_measure=lookup(col("molecule"), {k: m["measure"] for k, m in by_key.items()}),
         references_norm=references,
         reference_ok=reference_ok,
-        species_key=col("species").str.to_lowercase(),
-        qualifier_key=col("qualifier").str.to_lowercase(),
     )
     rows = rows.with_columns(
         measure_final=pl.when(col("measure") == "")
@@ -340,7 +342,7 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
         add(located & ~anywhere, "unknown-region", "region", lambda v, p: _describe_region(v, p, vocab),
             keys=["region", "population_norm"])
     if "species" in columns and "population" in columns:
-        human_species = col("species_key").is_in(sorted(HUMAN_SPECIES))
+        human_species = col("species").is_in(sorted(HUMAN_SPECIES))
         add(filled["species"] & col("population_norm").is_not_null()
             & (human_species != (col("population_norm") == "human")), "species-population-mismatch", "species",
             _describe_species, keys=["species", "population_norm"])
@@ -377,8 +379,8 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
         if found is not None:
             failures.append(found)
 
-    rows = rows.with_columns(_key_hash=_key_hash(rows, key))
-    repeated = rows.filter(pl.col("_key_hash").is_duplicated()).with_columns(
+    rows = rows.with_columns(_key_hash=_key_hash(rows, list(CANDIDATE_KEY)))
+    repeated = _with_folded_keys(rows.filter(pl.col("_key_hash").is_duplicated())).with_columns(
         first_same=pl.col("line").min().over([*key, "direction_norm"]),
         first_line=pl.col("line").min().over(key),
         first_direction=pl.col("direction_norm").sort_by("line").first().over(key),
@@ -393,8 +395,8 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
     package = _package_frame(package_findings)
     if package is None or package.height == 0:
         return failures
-    package = package.with_columns(_key_hash=_key_hash(package, key))
-    known = rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].unique().to_list()))
+    package = package.with_columns(_key_hash=_key_hash(package, list(CANDIDATE_KEY)))
+    known = _with_folded_keys(rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].unique().to_list())))
     same = known.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
                       on=[*key, "direction_norm"], how="inner", maintain_order="left")
     add(same, pl.lit(True), "already-in-package", None,
@@ -409,6 +411,13 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
                                   "check the row against the study; if the package is wrong, say so in your pull request"),
         ["finding_id", "package_direction", "direction_norm"])
     return failures
+
+
+def _with_folded_keys(frame):
+    import polars as pl
+
+    return frame.with_columns(species_key=pl.col("species").str.to_lowercase(),
+                              qualifier_key=pl.col("qualifier").str.to_lowercase())
 
 
 def _key_hash(frame, key: list[str]):
