@@ -147,8 +147,9 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
     needed = ["line", "molecule", "direction", "species", "qualifier", *CANDIDATE_KEY, "direction_norm"]
     if with_rows:
         needed += ["molecule_label", "references_norm", "notes"]
-    consistent = rows.select(list(dict.fromkeys(needed))).filter(
-        rows["cells_ok"] & ~rows["line"].is_in(flagged))
+    consistent = rows.select(list(dict.fromkeys(needed)))
+    if flagged or not rows["cells_ok"].all():
+        consistent = consistent.filter(rows["cells_ok"] & ~rows["line"].is_in(flagged))
     across = _row_failures(consistent, package_findings)
     table = pl.concat(failures + across, how="vertical") if failures + across else None
     if with_rows:
