@@ -237,54 +237,57 @@ def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
     def lookup(expr, table: dict[str, str]):
         return expr.replace_strict(table, default=None, return_dtype=pl.String)
 
-    references, reference_ok = _normalised_references(rows["reference"], _field(schema, "reference"))
-    population = _lookup_folded(rows["population"], populations)
-    region = _lookup_folded(rows["region"], any_region)  # the spelling of schemas/regions.csv, or null
-    region_id = pl.lit(None, dtype=pl.String)
-    for name, table in regions.items():
-        region_id = pl.when(pl.lit(population) == name).then(lookup(pl.lit(region), table)).otherwise(region_id)
+    # One pass, every column in parallel: exact spellings (nearly all cells) ...
+    folded = {"direction_norm": ("direction", directions), "population_norm": ("population", populations),
+              "measure_norm": ("measure", measures), "region_canon": ("region", any_region)}
+    pattern = f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
     rows = rows.with_columns(
-        direction_norm=_lookup_folded(rows["direction"], directions),
-        population_norm=population,
-        measure_norm=_lookup_folded(rows["measure"], measures),
-        region_known=region.is_not_null(),
-        region_id=region_id,
+        *[lookup(col(source), {**{k.casefold(): v for k, v in table.items()}, **table}).alias(name)
+          for name, (source, table) in folded.items()],
         molecule_id=lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()}),
         molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}) if with_labels
         else pl.lit(None, dtype=pl.String),
         molecule_measure=lookup(col("molecule"), {k: m["measure"] for k, m in by_key.items()}),
-        references_norm=references,
-        reference_ok=reference_ok,
+        reference_ok=col("reference").str.contains(pattern).fill_null(False),
+        reference_list=col("reference").str.contains(";", literal=True).fill_null(False),
     )
+    # ... then the few other cells: letter case folded, reference spellings repaired.
+    repaired = {name: _fold_misses(rows[source], rows[name], table) for name, (source, table) in folded.items()}
+    references, reference_ok = _normalised_references(rows["reference"], rows["reference_ok"], pattern)
+    rows = rows.with_columns(*[series.alias(name) for name, series in repaired.items()],
+                             references_norm=references, reference_ok=reference_ok)
+    region_id = pl.lit(None, dtype=pl.String)
+    for name, table in regions.items():
+        region_id = pl.when(col("population_norm") == name).then(lookup(col("region_canon"), table)).otherwise(region_id)
     rows = rows.with_columns(
+        region_id=region_id,
+        region_known=col("region_canon").is_not_null(),
         measure_final=pl.when(col("measure") == "")
         .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
         .otherwise(col("measure_norm")),
     )
-    return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], _order_free))
+    return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], rows["reference_list"],
+                                                          _order_free))
 
 
-def _lookup_folded(series, spellings: dict[str, str]):
-    """The value of each cell's spelling in `spellings`, in any letter case, or null. The cells
-    spelled exactly as a key (nearly all) are looked up once; only the others are lowercased."""
+def _fold_misses(series, found, spellings: dict[str, str]):
+    """`found` (the exact lookup of `series` in `spellings`) completed with the cells spelled in
+    another letter case; only the cells that missed are lowercased."""
     import polars as pl
 
-    folded = {key.casefold(): value for key, value in spellings.items()}
-    found = series.replace_strict({**folded, **spellings}, default=None, return_dtype=pl.String)
     misses = (found.is_null() & (series != "")).arg_true()
-    if misses.len():
-        rescued = series.gather(misses).str.to_lowercase().replace_strict(folded, default=None,
-                                                                          return_dtype=pl.String)
-        if rescued.null_count() < rescued.len():
-            found = found.scatter(misses, rescued)
-    return found
+    if misses.len() == 0:
+        return found
+    folded = {key.casefold(): value for key, value in spellings.items()}
+    rescued = series.gather(misses).str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)
+    if rescued.null_count() == rescued.len():
+        return found
+    return found.scatter(misses, rescued)
 
 
-def _normalised_references(series, field: dict):
+def _normalised_references(series, valid, pattern: str):
     """The reference cells in canonical spelling, and whether each is a valid reference list. Only
-    the cells that are not canonical already (few, usually) are rewritten and checked again."""
-    pattern = f"^(?:{field['constraints']['pattern']})$"
-    valid = series.str.contains(pattern).fill_null(False)
+    the cells that are not valid as written (few, usually) are rewritten and checked again."""
     positions = (~valid & (series != "")).arg_true()
     if positions.len() == 0:
         return series, valid
@@ -294,9 +297,9 @@ def _normalised_references(series, field: dict):
             valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
 
 
-def _rewrite_some(series, rewrite):
-    """`rewrite` applied to the cells holding a ';' (a list), not to all of them."""
-    positions = series.str.contains(";", literal=True).fill_null(False).arg_true()
+def _rewrite_some(series, mask, rewrite):
+    """`rewrite` applied to the cells where `mask` holds (few), not to all of them."""
+    positions = mask.arg_true()
     if positions.len() == 0:
         return series
     return series.clone().scatter(positions, rewrite(series.gather(positions)))
