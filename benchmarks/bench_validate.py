@@ -77,8 +77,8 @@ def measure(command: list[str], cwd: Path = ROOT) -> tuple[float, float, int, st
                 usage.ru_utime + usage.ru_stime)
 
 
-def best(command: list[str], repeat: int) -> tuple[float, float, int, str, float]:
-    runs = [measure(command) for _ in range(repeat)]
+def best(command: list[str], repeat: int, cwd: Path = ROOT) -> tuple[float, float, int, str, float]:
+    runs = [measure(command, cwd) for _ in range(repeat)]
     return min(runs, key=lambda r: r[0])
 
 
@@ -112,11 +112,11 @@ def main() -> int:
                 "polars read": [sys.executable, "-c", "import sys, polars as pl; "
                                 "pl.read_csv(sys.argv[1], infer_schema=False)", str(path)],
             }
-            if not args.skip_frictionless:
-                commands["frictionless validate"] = [frictionless, "validate", str(path), "--schema", str(schema),
+            if not args.skip_frictionless:  # relative paths: frictionless refuses absolute ones as unsafe
+                commands["frictionless validate"] = [frictionless, "validate", path.name, "--schema", schema.name,
                                                      "--json", "--limit-errors", str(10 * args.rows)]
-            results = {name: best(command, args.repeat if name != "frictionless validate" else 1)
-                       for name, command in commands.items()}
+            results = {name: best(command, args.repeat, ROOT) if name != "frictionless validate"
+                       else best(command, 1, tmp) for name, command in commands.items()}
             for name, (seconds, rss, status, _, cpu) in results.items():
                 print(f"  {name:<22} {seconds:7.2f} s  {cpu:7.2f} s CPU  {rss:7.0f} MB peak  exit {status}")
             seconds, rss, status, out, _ = results["ketamap validate"]
@@ -129,6 +129,9 @@ def main() -> int:
             print(f"  ketamap / polars read: {ratio_read:.2f}× (target ≤ 3×)")
             failed |= ratio_read > 3 or rss >= 2048 or status != expected_status
             if "frictionless validate" in results:
+                found = json.loads(results["frictionless validate"][3])
+                print(f"  frictionless: valid={found['valid']}, {found['stats']['errors']} errors")
+                failed |= found["valid"] != (not share)
                 speedup = results["frictionless validate"][0] / seconds
                 print(f"  frictionless / ketamap: {speedup:.1f}× (target ≥ 10×)")
                 failed |= speedup < 10

@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.extract import default_measure
 from pipeline.problems import Problem
 from pipeline.sheets import UNREADABLE_CODES, Sheet, column_name, read_sheet
 from pipeline.tables import csv_cell
@@ -26,10 +25,12 @@ SCHEMA = "contribution"
 ROW_KEYS = ("line", "molecule_id", "molecule_label", "measure", "direction", "population", "region_id",
             "species", "references", "qualifier", "notes", "source_text")
 # What makes two rows the same finding (with direction) or a contradiction (without it).
-FINDING_KEY = ("molecule_id", "measure_final", "population_norm", "region_id", "species_key", "references_key",
-               "qualifier_key")
+# Rows that agree on CANDIDATE_KEY are compared further (case-folded species and qualifier).
+CANDIDATE_KEY = ("molecule_id", "measure_final", "population_norm", "region_id", "references_key")
+FINDING_KEY = (*CANDIDATE_KEY, "species_key", "qualifier_key")
 SAME = "molecule, measure, population, region, species, qualifier and reference"
-HUMAN_SPECIES = frozenset({"human", "humans", "homo sapiens"})
+HUMAN_SPECIES = frozenset(spelling for name in ("human", "humans", "homo sapiens")
+                          for spelling in (name, name.capitalize(), name.title(), name.upper()))
 VOCABULARY_FILES = {"molecule": "schemas/molecules.csv", "region": "schemas/regions.csv"}
 
 NEAR_DIRECTIONS = {
@@ -141,13 +142,14 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
                                      "(lines starting with # are ignored)"))
         return _finish(checked, file_problems, None, max_errors)
 
-    failures, rows = _cell_failures(_normalise(rows, vocab, schema), schema, columns, vocab)
+    failures, rows = _cell_failures(_normalise(rows, vocab, schema, with_rows), schema, columns, vocab)
     flagged = [p.line for p in file_problems if p.severity == "error" and p.line is not None]  # ragged rows
-    needed = ["line", "molecule", "direction", *FINDING_KEY, "direction_norm"]
+    needed = ["line", "molecule", "direction", "species", "qualifier", *CANDIDATE_KEY, "direction_norm"]
     if with_rows:
-        needed += ["molecule_label", "species", "references_norm", "qualifier", "notes"]
-    consistent = rows.select(list(dict.fromkeys(needed))).filter(
-        rows["cells_ok"] & ~rows["line"].is_in(flagged))
+        needed += ["molecule_label", "references_norm", "notes"]
+    consistent = rows.select(list(dict.fromkeys(needed)))
+    if flagged or not rows["cells_ok"].all():
+        consistent = consistent.filter(rows["cells_ok"] & ~rows["line"].is_in(flagged))
     across = _row_failures(consistent, package_findings)
     table = pl.concat(failures + across, how="vertical") if failures + across else None
     if with_rows:
@@ -205,7 +207,7 @@ def map_header(sheet: Sheet, schema: dict) -> tuple[dict[str, str], list[Problem
     return mapping, problems
 
 
-def _normalise(rows, vocab: Vocabulary, schema: dict):
+def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
     """The cells in canonical form beside the cells as written; null where a cell has no canonical form.
 
     Lookups are hash-map replacements, not joins, and the costlier rewrites (reference spellings,
@@ -214,9 +216,9 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     import polars as pl
 
     col = pl.col
-    directions = {k.casefold(): v for k, v in _direction_spellings(vocab).items()}
-    populations = {p.casefold(): p for p in _field(schema, "population")["constraints"]["enum"]}
-    measures = {m.casefold(): m for m in vocab.measures}
+    directions = _direction_spellings(vocab)
+    populations = {p: p for p in _field(schema, "population")["constraints"]["enum"]}
+    measures = {m: m for m in vocab.measures}
     by_key: dict[str, dict[str, str]] = {}
     for key in ("label", "molecule_id"):  # a label wins over another molecule's id spelled the same
         for molecule in vocab.molecules:
@@ -224,8 +226,10 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     regions: dict[str, dict[str, str]] = {}
     for region in vocab.regions:
         for key in (region["label"], region["region_id"]):
-            regions.setdefault(region["population"], {}).setdefault(key.casefold(), region["region_id"])
+            regions.setdefault(region["population"], {}).setdefault(key, region["region_id"])
     any_region = {key: key for table in regions.values() for key in table}
+    from pipeline.extract import default_measure
+
     # extract's rule, asked once per distinct qualifier: does it override the molecule's own measure?
     qualifiers = rows["qualifier"].unique().to_list()
     overrides = {q: m for q in qualifiers if (m := default_measure({"measure": None}, q)) is not None}
@@ -233,52 +237,57 @@ def _normalise(rows, vocab: Vocabulary, schema: dict):
     def lookup(expr, table: dict[str, str]):
         return expr.replace_strict(table, default=None, return_dtype=pl.String)
 
-    references, reference_ok = _normalised_references(rows["reference"], _field(schema, "reference"))
-    population = _lookup_folded(rows["population"], populations)
+    # One pass, every column in parallel: exact spellings (nearly all cells) ...
+    folded = {"direction_norm": ("direction", directions), "population_norm": ("population", populations),
+              "measure_norm": ("measure", measures), "region_canon": ("region", any_region)}
+    pattern = f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
+    rows = rows.with_columns(
+        *[lookup(col(source), {**{k.casefold(): v for k, v in table.items()}, **table}).alias(name)
+          for name, (source, table) in folded.items()],
+        molecule_id=lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()}),
+        molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}) if with_labels
+        else pl.lit(None, dtype=pl.String),
+        molecule_measure=lookup(col("molecule"), {k: m["measure"] for k, m in by_key.items()}),
+        reference_ok=col("reference").str.contains(pattern).fill_null(False),
+        reference_list=col("reference").str.contains(";", literal=True).fill_null(False),
+    )
+    # ... then the few other cells: letter case folded, reference spellings repaired.
+    repaired = {name: _fold_misses(rows[source], rows[name], table) for name, (source, table) in folded.items()}
+    references, reference_ok = _normalised_references(rows["reference"], rows["reference_ok"], pattern)
+    rows = rows.with_columns(*[series.alias(name) for name, series in repaired.items()],
+                             references_norm=references, reference_ok=reference_ok)
     region_id = pl.lit(None, dtype=pl.String)
     for name, table in regions.items():
-        region_id = pl.when(pl.lit(population) == name).then(_lookup_folded(rows["region"], table)).otherwise(region_id)
+        region_id = pl.when(col("population_norm") == name).then(lookup(col("region_canon"), table)).otherwise(region_id)
     rows = rows.with_columns(
-        direction_norm=_lookup_folded(rows["direction"], directions),
-        population_norm=population,
-        measure_norm=_lookup_folded(rows["measure"], measures),
-        region_known=_lookup_folded(rows["region"], any_region).is_not_null(),
         region_id=region_id,
-        molecule_id=lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()}),
-        molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}),
-        molecule_measure=lookup(col("molecule"), {k: m["measure"] for k, m in by_key.items()}),
-        references_norm=references,
-        reference_ok=reference_ok,
-        species_key=col("species").str.to_lowercase(),
-        qualifier_key=col("qualifier").str.to_lowercase(),
-    )
-    rows = rows.with_columns(
+        region_known=col("region_canon").is_not_null(),
         measure_final=pl.when(col("measure") == "")
         .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
         .otherwise(col("measure_norm")),
     )
-    return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], _order_free))
+    return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], rows["reference_list"],
+                                                          _order_free))
 
 
-def _lookup_folded(series, table: dict[str, str]):
-    """`table[cell.casefold()]`, or null; only cells not already spelled as a key are lowercased."""
+def _fold_misses(series, found, spellings: dict[str, str]):
+    """`found` (the exact lookup of `series` in `spellings`) completed with the cells spelled in
+    another letter case; only the cells that missed are lowercased."""
     import polars as pl
 
-    found = series.replace_strict(table, default=None, return_dtype=pl.String)
     misses = (found.is_null() & (series != "")).arg_true()
-    if misses.len():
-        rescued = series.gather(misses).str.to_lowercase().replace_strict(table, default=None,
-                                                                          return_dtype=pl.String)
-        if rescued.null_count() < rescued.len():
-            found = found.scatter(misses, rescued)
-    return found
+    if misses.len() == 0:
+        return found
+    folded = {key.casefold(): value for key, value in spellings.items()}
+    rescued = series.gather(misses).str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)
+    if rescued.null_count() == rescued.len():
+        return found
+    return found.scatter(misses, rescued)
 
 
-def _normalised_references(series, field: dict):
+def _normalised_references(series, valid, pattern: str):
     """The reference cells in canonical spelling, and whether each is a valid reference list. Only
-    the cells that are not canonical already (few, usually) are rewritten and checked again."""
-    pattern = f"^(?:{field['constraints']['pattern']})$"
-    valid = series.str.contains(pattern).fill_null(False)
+    the cells that are not valid as written (few, usually) are rewritten and checked again."""
     positions = (~valid & (series != "")).arg_true()
     if positions.len() == 0:
         return series, valid
@@ -288,9 +297,9 @@ def _normalised_references(series, field: dict):
             valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
 
 
-def _rewrite_some(series, rewrite):
-    """`rewrite` applied to the cells holding a ';' (a list), not to all of them."""
-    positions = series.str.contains(";", literal=True).fill_null(False).arg_true()
+def _rewrite_some(series, mask, rewrite):
+    """`rewrite` applied to the cells where `mask` holds (few), not to all of them."""
+    positions = mask.arg_true()
     if positions.len() == 0:
         return series
     return series.clone().scatter(positions, rewrite(series.gather(positions)))
@@ -337,7 +346,7 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
         add(located & ~anywhere, "unknown-region", "region", lambda v, p: _describe_region(v, p, vocab),
             keys=["region", "population_norm"])
     if "species" in columns and "population" in columns:
-        human_species = col("species_key").is_in(sorted(HUMAN_SPECIES))
+        human_species = col("species").is_in(sorted(HUMAN_SPECIES))
         add(filled["species"] & col("population_norm").is_not_null()
             & (human_species != (col("population_norm") == "human")), "species-population-mismatch", "species",
             _describe_species, keys=["species", "population_norm"])
@@ -374,8 +383,8 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
         if found is not None:
             failures.append(found)
 
-    rows = rows.with_columns(_key_hash=_key_hash(rows, key))
-    repeated = rows.filter(pl.col("_key_hash").is_duplicated()).with_columns(
+    rows = rows.with_columns(_key_hash=_key_hash(rows, list(CANDIDATE_KEY)))
+    repeated = _with_folded_keys(rows.filter(pl.col("_key_hash").is_duplicated())).with_columns(
         first_same=pl.col("line").min().over([*key, "direction_norm"]),
         first_line=pl.col("line").min().over(key),
         first_direction=pl.col("direction_norm").sort_by("line").first().over(key),
@@ -390,8 +399,8 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
     package = _package_frame(package_findings)
     if package is None or package.height == 0:
         return failures
-    package = package.with_columns(_key_hash=_key_hash(package, key))
-    known = rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].unique().to_list()))
+    package = package.with_columns(_key_hash=_key_hash(package, list(CANDIDATE_KEY)))
+    known = _with_folded_keys(rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].unique().to_list())))
     same = known.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
                       on=[*key, "direction_norm"], how="inner", maintain_order="left")
     add(same, pl.lit(True), "already-in-package", None,
@@ -406,6 +415,13 @@ def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
                                   "check the row against the study; if the package is wrong, say so in your pull request"),
         ["finding_id", "package_direction", "direction_norm"])
     return failures
+
+
+def _with_folded_keys(frame):
+    import polars as pl
+
+    return frame.with_columns(species_key=pl.col("species").str.to_lowercase(),
+                              qualifier_key=pl.col("qualifier").str.to_lowercase())
 
 
 def _key_hash(frame, key: list[str]):

@@ -238,7 +238,7 @@ def _find_header(body: bytes) -> tuple[int | None, int]:
 
 def _blank_comments(body: bytes) -> bytes:
     """Empty every line that starts with '#', keeping the line count (and so the line numbers)."""
-    if b"\n#" not in body:
+    if b"#" not in body or b"\n#" not in body:  # the first test is a fast memchr
         return body
     return _COMMENT_LINE.sub(b"", body)
 
@@ -257,19 +257,22 @@ def _read_fast(body: bytes, delimiter: str, header_line: int) -> Sheet | None:
     if not header or '"' in first:
         return None
     names = [column_name(i) for i in range(len(header))]
-    try:
-        frame = pl.read_csv(body, has_header=False, separator=delimiter, quote_char='"',
-                            schema={name: pl.String for name in names}, infer_schema=False,
-                            raise_if_empty=False)
+    blank = pl.all_horizontal(pl.col(n) == "" for n in names)
+    try:  # one lazy query: polars trims cells and drops blank rows while it parses
+        frame = (pl.scan_csv(io.BytesIO(body), has_header=False, separator=delimiter, quote_char='"',
+                             schema={name: pl.String for name in names}, infer_schema=False, raise_if_empty=False)
+                 .with_row_index("line", offset=header_line)
+                 .with_columns(pl.col("line").cast(pl.Int64), *[pl.col(n).fill_null("").str.strip_chars()
+                                                                for n in names])
+                 .with_columns(_records=pl.len())
+                 .filter((pl.col("line") > header_line) & ~blank)
+                 .collect())
     except Exception:  # polars' parse errors have no common base; the slow reader explains them
         return None
     physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    if frame.height != physical:
-        return None
-    frame = frame.with_row_index("line", offset=header_line).slice(1).with_columns(
-        pl.col("line").cast(pl.Int64), *[pl.col(n).fill_null("").str.strip_chars() for n in names])
-    if names:
-        frame = frame.filter(pl.any_horizontal(pl.col(n) != "" for n in names))
+    if frame.height == 0 or frame["_records"][0] != physical:
+        return None  # (an empty result is cheap to read again slowly)
+    frame = frame.drop("_records")
     return Sheet("", header=header, header_line=header_line, frame=frame)
 
 

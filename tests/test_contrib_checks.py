@@ -250,3 +250,14 @@ def test_contribution_schema_carries_the_vocabularies_and_the_findings_reference
     assert set(fields["measure"]["constraints"]["enum"]) == set(VOCAB.measures)
     findings = {f["name"]: f for f in VOCAB.table_schema("findings")["fields"]}
     assert fields["reference"]["constraints"]["pattern"] == findings["references"]["constraints"]["pattern"]
+
+
+def test_duplicates_ignore_letter_case_of_species_and_qualifier_and_reference_order(tmp_path):
+    checked = check(tmp_path, {"species": "rat", "qualifier": "Female only", "reference": "PMID:1;PMID:2"},
+                    {"species": "Rat", "qualifier": "female only", "reference": "PMID:2; PMID:1"})
+    assert [(p.code, p.line) for p in checked.problems] == [("duplicate-row", 3)]
+
+
+def test_package_comparison_ignores_letter_case(tmp_path):
+    checked = check(tmp_path, {"species": "RAT"}, package=[package_row(species="rat")])
+    assert [p.code for p in checked.problems] == ["already-in-package"]
