@@ -71,7 +71,9 @@ def descriptor(params: dict, vocab: Vocabulary, files: dict[str, bytes], sources
         "version": release["version"],
         "licenses": [LICENSE],
         "keywords": [k for k in review["keywords"].split(";") if k],
-        "sources": [{"title": review_citation(review), "path": f"https://doi.org/{review['doi']}"}],
+        "sources": [{"title": review_citation(review), "path": f"https://doi.org/{review['doi']}"}]
+        + [{"title": f"{s['kind'].capitalize()} {s['title']} ({s['source_id']}, sha256 {s['sha256']})"}
+           for s in sources if s["kind"] != "review"],
         "resources": resources,
     }
 

@@ -83,6 +83,8 @@ def test_accepted_contribution_adds_reported_findings(project_copy: Path):
     sources = read_csv(project_copy / "data" / "sources.csv")
     assert [(s["source_id"], s["kind"], s["path"]) for s in sources[1:]] == [
         ("contrib-smith-2024", "contribution", "data/contrib/smith-2024.csv")]
+    listed = json.loads((project_copy / "datapackage.json").read_text(encoding="utf-8"))["sources"]
+    assert len(listed) == 2 and "contrib-smith-2024" in listed[1]["title"]
     assert frictionless_report(project_copy)["valid"]
 
 
