@@ -291,8 +291,13 @@ def _normalised_references(series, valid, pattern: str):
     positions = (~valid & (series != "")).arg_true()
     if positions.len() == 0:
         return series, valid
-    rewritten = (series.gather(positions).str.replace_all(r"\s*;\s*", ";")
-                 .str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:").str.strip_chars(";"))
+    written = series.gather(positions)
+    rewritten = (written.str.replace_all(r"\s*;\s*", ";").str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:")
+                 .str.strip_chars(";"))
+    changed = (rewritten != written).fill_null(False)
+    if not changed.any():  # nothing to repair: spare copying a million cells
+        return series, valid
+    positions, rewritten = positions.filter(changed), rewritten.filter(changed)
     return (series.clone().scatter(positions, rewritten),
             valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
 
