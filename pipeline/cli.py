@@ -168,6 +168,56 @@ def download(
     raise typer.Exit(run(source, to, version, zenodo_api, replace))
 
 
+# --- jats: fetch-source, reconcile (pipeline/fetch_source.py, pipeline/reconcile.py) ---------
+
+
+class FetchServer(str, Enum):
+    auto = "auto"
+    europepmc = "europepmc"
+    pmc = "pmc"
+
+
+@app.command("fetch-source")
+def fetch_source(
+    server: FetchServer = typer.Option(FetchServer.auto, "--from", help="europepmc, pmc, or auto (Europe PMC, then PMC)."),
+    pmcid: Optional[str] = typer.Option(None, "--pmcid", help="Article to fetch (default: the PMCID in the text export)."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Where to write it (default: source.jats in params.yaml)."),
+    europepmc_url: Optional[str] = typer.Option(None, "--europepmc-url", envvar="KETAMAP_EUROPEPMC_URL", show_envvar=True,
+                                                help="Europe PMC REST base (default https://www.ebi.ac.uk/europepmc/webservices/rest)."),
+    pmc_url: Optional[str] = typer.Option(None, "--pmc-url", envvar="KETAMAP_PMC_OAI_URL", show_envvar=True,
+                                          help="PMC OAI-PMH endpoint (default https://www.ncbi.nlm.nih.gov/pmc/oai/oai.cgi)."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each server."),
+    force: bool = typer.Option(False, "--force", help="Replace a different file already at the target."),
+) -> None:
+    """Download the article's JATS XML (needs internet) into data/raw/, with a .sha256 record; never run by dvc repro.
+
+    Then set source.kind: jats in params.yaml and run `dvc repro`. Exit 0: fetched (or already up to date). Exit 2: nothing could be fetched; nothing was changed.
+
+    Example: ketamap fetch-source && ketamap reconcile
+    """
+    from pipeline.fetch_source import run
+
+    raise typer.Exit(run(to, pmcid, server.value, europepmc_url, pmc_url, timeout, force))
+
+
+@app.command()
+def reconcile(
+    export: Optional[Path] = typer.Option(None, "--export", help="Text export (default: source.export in params.yaml)."),
+    jats: Optional[Path] = typer.Option(None, "--jats", help="JATS XML (default: source.jats in params.yaml)."),
+    table: Optional[str] = typer.Option(None, "--table", help="Table label (default: source.jats_table, 'Table 1')."),
+    format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json."),
+) -> None:
+    """Compare the text export and the JATS table row by row: molecule, and each row's (direction, qualifier) cells.
+
+    Exit 0: the sources agree. Exit 1: every disagreement is listed (or a source is invalid). Exit 2: a file is missing.
+
+    Example: ketamap reconcile --jats data/raw/PMC9082546.xml --format json
+    """
+    from pipeline.reconcile import run
+
+    raise typer.Exit(run(export, jats, table, format.value))
+
+
 # --- contributions: validate, template (pipeline/contrib.py, pipeline/sheets.py) -------------
 
 
@@ -186,6 +236,8 @@ def validate(
     package: Optional[Path] = typer.Option(None, "--package", help="Compare with this package (findings.csv, "
                                            "datapackage.json or folder); default: ./data/findings.csv if it exists."),
     no_package: bool = typer.Option(False, "--no-package", help="Do not compare with any package."),
+    curation: bool = typer.Option(False, "--curation", help="Check curation files (finding_id, region, …); "
+                                  "files in data/curation/ always are."),
 ) -> None:
     """Check contributed findings or whole packages: every problem at once, by line and column, with a fix.
 
@@ -193,7 +245,9 @@ def validate(
 
     Exit 0: valid. Exit 1: problems found. Exit 2: a file is missing, of an unsupported kind or unreadable.
     """
-    from pipeline.contrib import exit_code, findings_path, render_text, report_json, validate_paths
+    from pipeline.accepted import validate_files
+    from pipeline.contrib import exit_code, findings_path, render_text, report_json
+    from pipeline.vocab import Vocabulary
     from pipeline.tables import read_csv
 
     findings = None
@@ -208,7 +262,7 @@ def validate(
             except (OSError, UnicodeDecodeError, ValueError) as error:
                 typer.echo(f"{source}: error [unreadable-file] cannot read the package's findings: {error}", err=True)
                 raise typer.Exit(2)
-    files = validate_paths(paths, findings, max_errors=max_errors or None)
+    files = validate_files(paths, findings, Vocabulary(), max_errors or None, curation)
     if format is OutputFormat.json:
         import json
 
@@ -245,3 +299,73 @@ def template(
     except OSError as error:
         typer.echo(f"{output}: error [unwritable] {error.strerror or error}", err=True)
         raise typer.Exit(2)
+
+
+# --- report: the evidence map (pipeline/report.py) --------------------------------------------
+
+
+@app.command()
+def report(
+    out: Path = typer.Option(Path("reports"), "--out", help="Folder for evidence-map.html, .svg and .png."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of the published tables "
+                                        "(default: paths.published in params.yaml)."),
+) -> None:
+    """Draw the evidence map of the published tables: a self-contained HTML page, SVG and PNG.
+
+    `dvc repro` builds the same files into reports/; this command draws them anywhere, for example
+    from a downloaded release. Exit 1 when the tables contradict each other, 2 when they cannot be read.
+
+    Example: ketamap report --out /tmp/map && xdg-open /tmp/map/evidence-map.html
+    """
+    from pipeline.problems import ProblemsFound, render_text
+    from pipeline.report import draw
+
+    try:
+        written = draw(Path("."), out, data)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        unreadable = {"unreadable-table", "unreadable-params", "missing-column", "missing-param", "bad-param"}
+        raise typer.Exit(2 if any(p.code in unreadable for p in found.problems) else 1)
+    for path in written:
+        typer.echo(str(path))
+
+
+# --- contributions and curation: add (pipeline/accepted.py) ----------------------------------
+
+
+@app.command()
+def add(
+    path: Path = typer.Argument(..., help="A contribution or, with --curation, a curation file (CSV, TSV, XLSX)."),
+    curation: bool = typer.Option(False, "--curation", help="Add a curation file to data/curation/ "
+                                                            "instead of a contribution to data/contrib/."),
+) -> None:
+    """Validate a file, then place it under data/contrib/ (or data/curation/) for the next `dvc repro`.
+
+    An invalid file changes nothing (exit 1); a different file of the same name is never overwritten (exit 2).
+
+    Example: ketamap add my-findings.csv && dvc repro
+    """
+    from pipeline.accepted import Refused, add_file
+    from pipeline.params import load_params
+    from pipeline.problems import ProblemsFound, render_text
+    from pipeline.vocab import Vocabulary
+
+    root = Path(".")
+    if not (root / "params.yaml").is_file():
+        typer.echo("error [not-a-project] run `ketamap add` in the ketamap repository (no params.yaml here)", err=True)
+        raise typer.Exit(2)
+    try:
+        destination, copied = add_file(path, root, load_params(root), Vocabulary(root / "schemas"), curation)
+    except Refused as refused:
+        typer.echo(render_text(refused.problems), err=True)
+        raise typer.Exit(2)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        typer.echo(f"\n{path}: not added; fix the problems above and run `ketamap add` again.", err=True)
+        raise typer.Exit(1)
+    except OSError as error:
+        typer.echo(f"{path}: error [unreadable] {error}", err=True)
+        raise typer.Exit(2)
+    where = destination.as_posix()
+    typer.echo(f"added {where}; run `dvc repro` to rebuild the package." if copied
+               else f"{where} is already there (identical); nothing to do.")

@@ -417,8 +417,18 @@ def run(root: Path = Path(".")) -> None:
     problems = check_vocabulary(vocab)
     if problems:
         raise ProblemsFound(problems)
-    tables = extract_review(root / params["source"]["export"], params["source"], vocab, root,
-                            params["source"]["finding_columns"])
+    from pipeline.jats import extract_from_jats, source_kind, write_reconciliation  # --- jats
+
+    if source_kind(params["source"]) == "jats":
+        tables, report = extract_from_jats(root, params["source"], vocab)
+        write_reconciliation(report, root / params["paths"]["interim"])
+    else:
+        tables = extract_review(root / params["source"]["export"], params["source"], vocab, root,
+                                params["source"]["finding_columns"])
+    # --- contributions and curation (pipeline/accepted.py) ---
+    from pipeline.accepted import fold_in
+
+    tables = fold_in(tables, root, params, vocab)
     write_tables(tables, root / params["paths"]["interim"], vocab)
 
 

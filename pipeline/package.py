@@ -103,6 +103,15 @@ def package_readme(params: dict, vocab: Vocabulary, sources: list[dict], counts:
         "- citation_status: " + ", ".join(f"{k} {v}" for k, v in counts["citation_status"].items()),
         f"- molecules: {counts['molecules']} ({counts['molecules_without_findings']} with no finding)",
         "",
+        "## Files",
+        "",
+        "- `datapackage.json`: the Frictionless Data Package descriptor (Table Schemas, keys, sha256 and size of",
+        "  every table); `frictionless validate datapackage.json` checks it all.",
+        f"- `{params['paths']['published']}/*.csv`: the four tables described below (UTF-8, comma-separated, header row).",
+        "- In a release bundle, also: `reports/evidence-map.html` (an interactive map of the findings, one",
+        "  self-contained page), `reports/evidence-map.svg` and `.png` (the same grid as a figure),",
+        "  `CHANGELOG.md`, `CITATION.cff`, `LICENSE` and `SHA256SUMS` (`sha256sum -c SHA256SUMS`).",
+        "",
         "## Data dictionary",
     ]
     for name in RESOURCES:

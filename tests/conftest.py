@@ -46,3 +46,11 @@ def project_copy(tmp_path: Path) -> Path:
 def run_dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, env=tool_env(),
                           capture_output=True, text=True)
+
+
+@pytest.fixture
+def server():
+    """A real HTTP server on 127.0.0.1 (tests/local_http.py); `serve(server, path, body)` adds a route."""
+    from local_http import running_server
+
+    yield from running_server()

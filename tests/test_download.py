@@ -8,16 +8,14 @@ import io
 import json
 import stat
 import struct
-import threading
-import time
 import warnings
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from local_http import Handler, serve
 from pipeline.cli import app
 from pipeline.download import Limits, download, exit_code
 from pipeline.problems import Problem, ProblemsFound
@@ -115,61 +113,7 @@ def lying_size_zip() -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------
-# A real HTTP server on 127.0.0.1 and a fake Zenodo records API
-
-
-class Route:
-    """What the server answers for one path; `fail` answers are given first, one per request."""
-
-    def __init__(self, body: bytes = b"", status: int = 200, headers: dict | None = None,
-                 fail: list[int] | None = None, truncate: int = 0, delay: float = 0.0):
-        self.body, self.status, self.headers = body, status, headers or {}
-        self.fail, self.truncate, self.delay = list(fail or []), truncate, delay
-
-
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        path = self.path.split("?", 1)[0]
-        self.server.hits.append(self.path)
-        route = self.server.routes.get(path)
-        if route is None:
-            return self._answer(404, b'{"status": 404, "message": "not found"}')
-        if route.delay:
-            time.sleep(route.delay)
-        if route.fail:
-            return self._answer(route.fail.pop(0), b"try later")
-        self._answer(route.status, route.body, route.headers, route.truncate)
-
-    def _answer(self, status, body, headers=None, truncate=0):
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body[:len(body) - truncate])
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-
-@pytest.fixture
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.routes, httpd.hits = {}, []
-    httpd.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def serve(server, path: str, body: bytes = b"", **kwargs) -> str:
-    server.routes[path] = Route(body, **kwargs)
-    return server.base + path
+# A fake Zenodo records API on the real HTTP server (tests/local_http.py)
 
 
 def zenodo_record(server, record_id: int, version: str, archive: bytes, concept: int = 100,

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from pipeline.problems import ProblemsFound
-from pipeline.release import build, orcid_checksum_ok, release_from_params, run
+from pipeline.release import REPORT_FILES, build, orcid_checksum_ok, release_from_params, run
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "release"
@@ -71,6 +71,9 @@ def write_project(root: Path, params: dict = PARAMS, version: str | None = None)
     (root / "data/README.md").write_text("# ketamap\n\nData dictionary.\n", encoding="utf-8")
     (root / "LICENSE-DATA.md").write_text("CC BY 4.0\n", encoding="utf-8")
     (root / "CHANGELOG.md").write_text("# Changelog\n\n## [0.2.0] - 2026-12-01\n\nMore findings.\n", encoding="utf-8")
+    (root / "reports").mkdir()
+    for rel in REPORT_FILES:  # stand-ins: the release bundles whatever the report stage wrote
+        (root / rel).write_bytes(f"evidence map stand-in: {rel}\n".encode("utf-8"))
     return root
 
 
@@ -211,6 +214,8 @@ def test_bundle_holds_the_release_files_under_one_top_folder(project):
         "ketamap-0.2.0/CHANGELOG.md", "ketamap-0.2.0/CITATION.cff", "ketamap-0.2.0/LICENSE",
         "ketamap-0.2.0/README.md", "ketamap-0.2.0/SHA256SUMS", "ketamap-0.2.0/data/findings.csv",
         "ketamap-0.2.0/data/sources.csv", "ketamap-0.2.0/datapackage.json",
+        "ketamap-0.2.0/reports/evidence-map.html", "ketamap-0.2.0/reports/evidence-map.png",
+        "ketamap-0.2.0/reports/evidence-map.svg",
     ]
 
 
@@ -219,7 +224,7 @@ def test_bundle_files_are_the_repository_files_at_the_descriptor_paths(project):
     for inside, outside in (("datapackage.json", "datapackage.json"), ("data/findings.csv", "data/findings.csv"),
                             ("data/sources.csv", "data/sources.csv"), ("README.md", "data/README.md"),
                             ("LICENSE", "LICENSE-DATA.md"), ("CHANGELOG.md", "CHANGELOG.md"),
-                            ("CITATION.cff", "CITATION.cff")):
+                            ("CITATION.cff", "CITATION.cff"), *((rel, rel) for rel in REPORT_FILES)):
         assert archive.read(f"ketamap-0.2.0/{inside}") == (project / outside).read_bytes(), inside
 
 
@@ -347,6 +352,15 @@ def test_missing_licence_and_changelog_are_both_reported(tmp_path):
     assert sorted(p.file for p in raised.value.problems) == ["CHANGELOG.md", "LICENSE-DATA.md"]
 
 
+def test_a_missing_evidence_map_is_reported_with_the_stage_that_builds_it(tmp_path):
+    root = write_project(tmp_path / "p")
+    (root / "reports/evidence-map.png").unlink()
+    with pytest.raises(ProblemsFound) as raised:
+        build(root, load_params(root))
+    assert [(p.code, p.file) for p in raised.value.problems] == [("missing-file", "reports/evidence-map.png")]
+    assert "dvc repro report" in raised.value.problems[0].suggestion
+
+
 def test_failed_stage_exits_1_and_leaves_the_last_release_untouched(tmp_path):
     root = write_project(tmp_path / "p")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -461,7 +475,7 @@ def test_the_cff_rule_checker_catches_an_unquoted_date_and_a_bare_orcid():
 def test_a_release_of_the_real_package_follows_the_rules(tmp_path):
     root = tmp_path / "repo"
     descriptor = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
-    for rel in ["datapackage.json", "params.yaml", "LICENSE-DATA.md", "data/README.md",
+    for rel in ["datapackage.json", "params.yaml", "LICENSE-DATA.md", "data/README.md", *REPORT_FILES,
                 *(r["path"] for r in descriptor["resources"])]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPO / rel, root / rel)

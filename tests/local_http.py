@@ -1,0 +1,61 @@
+"""A real HTTP server on 127.0.0.1 for download and fetch tests: routes answer with set bodies,
+failures first, optional truncation and delay. The `server` fixture lives in conftest.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Route:
+    """What the server answers for one path; `fail` answers are given first, one per request."""
+
+    def __init__(self, body: bytes = b"", status: int = 200, headers: dict | None = None,
+                 fail: list[int] | None = None, truncate: int = 0, delay: float = 0.0):
+        self.body, self.status, self.headers = body, status, headers or {}
+        self.fail, self.truncate, self.delay = list(fail or []), truncate, delay
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        self.server.hits.append(self.path)
+        route = self.server.routes.get(path)
+        if route is None:
+            return self._answer(404, b'{"status": 404, "message": "not found"}')
+        if route.delay:
+            time.sleep(route.delay)
+        if route.fail:
+            return self._answer(route.fail.pop(0), b"try later")
+        self._answer(route.status, route.body, route.headers, route.truncate)
+
+    def _answer(self, status, body, headers=None, truncate=0):
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body[:len(body) - truncate])
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def running_server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.routes, httpd.hits = {}, []
+    httpd.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def serve(server, path: str, body: bytes = b"", **kwargs) -> str:
+    server.routes[path] = Route(body, **kwargs)
+    return server.base + path

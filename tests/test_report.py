@@ -1,0 +1,400 @@
+"""The evidence map: a page people can open (checked in a real headless chromium) and a figure for papers."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, copy_project, run_dvc, tool_env
+from pipeline.params import load_params
+from pipeline.problems import ProblemsFound
+from pipeline.report import (DEFAULT_DPI, LOST, agreement, build, evidence_map, figure_size, read_tables,
+                             render_html)
+
+FIXTURE_DATA = Path(__file__).resolve().parent / "fixtures" / "report" / "data"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+REPORT_FILES = ("evidence-map.html", "evidence-map.svg", "evidence-map.png")
+
+
+def params(data: Path = ROOT / "data") -> dict:
+    settings = load_params(ROOT)
+    settings["paths"]["published"] = str(data)
+    return settings
+
+
+def built(out: Path, data: Path = ROOT / "data") -> dict[str, bytes]:
+    return {path.name: payload for path, payload in build(ROOT, params(data), out).items()}
+
+
+def published_findings() -> list[dict[str, str]]:
+    with open(ROOT / "data" / "findings.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> dict[str, Path]:
+    """The page of today's package and of the fixture package (located animal and human findings)."""
+    out = {}
+    for name, data in (("real", ROOT / "data"), ("fixture", FIXTURE_DATA)):
+        folder = tmp_path_factory.mktemp(name)
+        (folder / "evidence-map.html").write_bytes(built(folder, data)["evidence-map.html"])
+        out[name] = folder / "evidence-map.html"
+    return out
+
+
+# --- the grid -----------------------------------------------------------------------------------
+
+
+def test_every_molecule_with_findings_has_one_row_grouped_by_category():
+    emap = evidence_map(read_tables(ROOT / "data"))
+    with_findings = {f["molecule_id"] for f in published_findings()}
+    assert sorted(row.molecule["molecule_id"] for row in emap.rows) == sorted(with_findings)
+    assert len(emap.rows) == 49
+    assert [m["label"] for m in emap.without_findings] == ["NMDA GluN1", "Egr-1", "BDNF promotor IV", "eEF2K"]
+    for category, rows in emap.categories:
+        assert {row.molecule["category"] for row in rows} == {category}
+
+
+def test_findings_whose_location_was_lost_sit_in_their_own_column_counted_by_direction():
+    emap = evidence_map(read_tables(ROOT / "data"))
+    counts = Counter()
+    for row in emap.rows:
+        assert set(row.cells) == {LOST}  # today the export lost every location
+        for direction, group in row.cells[LOST].items():
+            counts[direction] += len(group)
+    assert counts == {"increase": 63, "decrease": 26, "no_change": 4}
+
+
+def test_located_findings_sit_under_their_region():
+    emap = evidence_map(read_tables(FIXTURE_DATA))
+    bdnf = next(row for row in emap.rows if row.molecule["molecule_id"] == "bdnf")
+    assert {key: {d: len(g) for d, g in cell.items()} for key, cell in bdnf.cells.items()} == {
+        "animal-HPC": {"increase": 2}, "human-Serum": {"increase": 1}, "human-Plasma": {"decrease": 1}}
+
+
+@pytest.mark.parametrize("directions, word", [
+    ({"increase"}, "all up"), ({"decrease"}, "all down"), ({"no_change"}, "no change"),
+    ({"increase", "decrease"}, "mixed"), ({"increase", "no_change"}, "mixed"),
+])
+def test_agreement_says_whether_a_molecules_findings_agree(directions, word):
+    assert agreement(directions) == word
+
+
+def test_a_finding_of_an_unknown_molecule_or_region_is_a_problem_not_a_gap(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE_DATA, data)
+    text = (data / "findings.csv").read_text(encoding="utf-8")
+    text = text.replace(",gsk-3,", ",gsk-4,", 1).replace("human-Plasma", "human-Saliva", 1)
+    (data / "findings.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(ProblemsFound) as raised:
+        evidence_map(read_tables(data))
+    assert sorted((p.code, p.value) for p in raised.value.problems) == [
+        ("unknown-molecule", "gsk-4"), ("unknown-region", "human-Saliva")]
+
+
+def test_a_missing_table_is_reported_with_the_stage_that_builds_it(tmp_path):
+    shutil.copytree(FIXTURE_DATA, tmp_path / "data")
+    (tmp_path / "data" / "regions.csv").unlink()
+    with pytest.raises(ProblemsFound) as raised:
+        read_tables(tmp_path / "data")
+    assert [p.code for p in raised.value.problems] == ["unreadable-table"]
+    assert "dvc repro" in raised.value.problems[0].suggestion
+
+
+def test_a_table_without_a_needed_column_is_a_problem_per_column(tmp_path):
+    shutil.copytree(FIXTURE_DATA, tmp_path / "data")
+    molecules = tmp_path / "data" / "molecules.csv"
+    molecules.write_text(molecules.read_text(encoding="utf-8").replace("category", "kind", 1), encoding="utf-8")
+    with pytest.raises(ProblemsFound) as raised:
+        read_tables(tmp_path / "data")
+    assert [(p.code, p.column) for p in raised.value.problems] == [("missing-column", "category")]
+
+
+# --- the page, as text --------------------------------------------------------------------------
+
+
+def test_the_page_loads_nothing_from_the_network(pages):
+    page = pages["real"].read_text(encoding="utf-8")
+    assert not re.search(r"<(script|img|iframe|link|source)\b[^>]*\bsrc=", page)
+    assert re.findall(r"<link\b[^>]*>", page) == ['<link rel="icon" href="data:,">']
+    assert "default-src &#x27;none&#x27;" in page  # the Content-Security-Policy forbids fetching anything
+    assert "@import" not in page and "url(" not in page
+
+
+def test_verbatim_source_text_cannot_break_out_of_the_page(pages):
+    page = pages["fixture"].read_text(encoding="utf-8")
+    assert page.count("</script>") == 2  # the data block and the script, none from the source text
+    assert "<b>&</b>" not in page
+
+
+def test_two_builds_give_the_same_bytes(tmp_path):
+    for data in (ROOT / "data", FIXTURE_DATA):
+        first, second = built(tmp_path / "a", data), built(tmp_path / "elsewhere" / "b", data)
+        assert first == second
+
+
+def test_the_committed_reports_are_what_a_rebuild_produces(tmp_path):
+    rebuilt = built(tmp_path)
+    for name in REPORT_FILES:
+        assert (ROOT / "reports" / name).read_bytes() == rebuilt[name], name
+
+
+# --- the figure ---------------------------------------------------------------------------------
+
+
+def test_the_png_is_not_blank_and_has_the_size_of_its_layout(tmp_path):
+    from PIL import Image, ImageStat
+
+    png = tmp_path / "map.png"
+    png.write_bytes(built(tmp_path)["evidence-map.png"])
+    image = Image.open(png)
+    width, height, _ = figure_size(evidence_map(read_tables(ROOT / "data")), "ketamap", "0.1.0")
+    assert image.size == (round(width * DEFAULT_DPI), round(height * DEFAULT_DPI))
+    grey = image.convert("L")
+    assert ImageStat.Stat(grey).var[0] > 500
+    colours = {colour for _, colour in image.convert("RGB").getcolors(maxcolors=1 << 20)}
+    assert (213, 94, 0) in colours and (0, 114, 178) in colours  # Okabe-Ito vermillion (up) and blue (down)
+
+
+def test_the_readme_states_the_png_pixel_size():
+    from PIL import Image
+
+    width, height = Image.open(ROOT / "reports" / "evidence-map.png").size
+    assert f"{width} × {height} pixels" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_figures_carry_no_date_and_no_software_version(tmp_path):
+    files = built(tmp_path)
+    assert b"<dc:date>" not in files["evidence-map.svg"]
+    assert b"Matplotlib" not in files["evidence-map.svg"] and b"Matplotlib" not in files["evidence-map.png"]
+
+
+# --- the page, in a real headless browser ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        message = ("the evidence map test needs Debian's chromium and chromium-driver "
+                   "(apt-get install -y chromium chromium-driver)")
+        if os.environ.get("CI"):
+            pytest.fail(message + "; .ci/run installs them when missing", pytrace=False)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    profile = tempfile.mkdtemp(prefix="ketamap-chromium-")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(chromedriver))
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(driver, page: Path):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.set_window_size(1400, 1000)
+    driver.get(page.as_uri())
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.documentElement.dataset.ready"))
+    return driver
+
+
+def visible_rows(driver) -> list[str]:
+    return [row.get_attribute("data-molecule") for row in driver.find_elements("css selector", "tr[data-molecule]")
+            if row.is_displayed()]
+
+
+def choose(driver, name: str, value: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element("id", f"filter-{name}")).select_by_value(value)
+
+
+def test_the_page_opens_from_file_without_console_errors_and_is_screenshotted(browser, pages):
+    for name, page in pages.items():
+        open_page(browser, page)
+        problems = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+        assert problems == [], f"{name}: {problems}"
+    open_page(browser, pages["real"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "evidence-map.png"))
+    browser.set_window_size(390, 844)  # a phone
+    browser.save_screenshot(str(ARTIFACTS / "evidence-map-phone.png"))
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, "on a phone only the table scrolls sideways, not the page"
+    assert (ARTIFACTS / "evidence-map.png").stat().st_size > 10_000
+    assert browser.get_log("browser") == []
+
+
+def test_one_row_per_molecule_with_findings(browser, pages):
+    open_page(browser, pages["real"])
+    rows = visible_rows(browser)
+    assert len(rows) == len(set(rows)) == 49
+    assert set(rows) == {f["molecule_id"] for f in published_findings()}
+    assert browser.find_element("id", "status").text == "Showing 93 findings of 93 on 49 molecules."
+
+
+def test_the_header_has_animals_and_humans_over_their_groups_over_the_14_regions(browser, pages):
+    open_page(browser, pages["real"])
+    header_rows = browser.find_elements("css selector", "thead tr")
+
+    def cells(row):
+        return [(c.text, c.get_attribute("colspan") or "1", c.get_attribute("scope"))
+                for c in row.find_elements("css selector", "th")]
+
+    assert cells(header_rows[0]) == [("Molecule", "1", "col"), ("Animals", "10", "colgroup"),
+                                     ("Humans", "4", "colgroup"), ("Location lost in source", "1", "col"),
+                                     ("Findings", "1", "col"), ("Agreement", "1", "col")]
+    assert cells(header_rows[1]) == [("Brain region", "9", "colgroup"), ("Blood", "1", "colgroup"),
+                                     ("Neuroimaging", "2", "colgroup"), ("Blood", "2", "colgroup")]
+    assert [text for text, _, scope in cells(header_rows[2])] == [
+        "PFC", "HPC", "AMY", "DG", "DRN", "PAG", "NAc", "VTA", "SN", "Serum", "mPFC", "pgACC", "Serum", "Plasma"]
+    assert {scope for _, _, scope in cells(header_rows[2])} == {"col"}
+    row_headers = browser.find_elements("css selector", "tbody tr[data-molecule] > th")
+    assert {th.get_attribute("scope") for th in row_headers} == {"row"}
+
+
+def test_the_human_filter_hides_animal_only_rows(browser, pages):
+    open_page(browser, pages["fixture"])
+    assert visible_rows(browser) == ["glutamate", "ampar-truncated", "p-mtor", "bdnf", "gsk-3"]
+    choose(browser, "population", "human")
+    assert visible_rows(browser) == ["glutamate", "bdnf"]
+    bdnf = browser.find_element("css selector", 'tr[data-molecule="bdnf"]')
+    marks = [m.get_attribute("aria-label") for m in bdnf.find_elements("css selector", "button.mark") if m.is_displayed()]
+    assert marks == ["increase: 1 finding, BDNF, Serum (blood serum), humans",
+                     "decrease: 1 finding, BDNF, Plasma (blood plasma), humans"]
+    assert bdnf.find_element("css selector", "td.total").text == "2"
+    assert bdnf.find_element("css selector", "td.agreement").text == "mixed"
+    assert browser.find_element("id", "status").text == "Showing 3 findings of 11 on 2 molecules."
+
+
+def test_the_unknown_population_filter_shows_the_findings_whose_location_was_lost(browser, pages):
+    open_page(browser, pages["fixture"])
+    choose(browser, "population", "unknown")
+    assert visible_rows(browser) == ["glutamate", "ampar-truncated"]
+    choose(browser, "population", "animal")
+    assert visible_rows(browser) == ["p-mtor", "bdnf", "gsk-3"]
+
+
+def test_with_todays_data_the_human_filter_says_why_nothing_is_shown(browser, pages):
+    open_page(browser, pages["real"])
+    choose(browser, "population", "human")
+    assert visible_rows(browser) == []
+    assert browser.find_element("id", "empty").is_displayed()
+    assert "unknown population" in browser.find_element("id", "empty").text
+
+
+def test_measure_and_direction_filters_update_marks_totals_and_agreement(browser, pages):
+    open_page(browser, pages["fixture"])
+    choose(browser, "measure", "phosphorylation")
+    assert visible_rows(browser) == ["p-mtor"]
+    choose(browser, "direction", "decrease")
+    row = browser.find_element("css selector", 'tr[data-molecule="p-mtor"]')
+    assert [m.text for m in row.find_elements("css selector", "button.mark") if m.is_displayed()] == ["↓"]
+    assert (row.find_element("css selector", "td.total").text, row.find_element("css selector", "td.agreement").text) \
+        == ("1", "all down")
+    browser.find_element("id", "reset").click()
+    assert len(visible_rows(browser)) == 5
+
+
+def test_a_clicked_mark_shows_its_verbatim_source_text_and_provenance(browser, pages):
+    open_page(browser, pages["fixture"])
+    mark = browser.find_element("css selector", 'tr[data-molecule="gsk-3"] button.mark[data-findings="fnd-fixture00011"]')
+    mark.click()
+    dialog = browser.find_element("id", "provenance")
+    assert dialog.is_displayed()
+    text = dialog.text
+    assert '↓ <b>&</b> "quoted" </script>' in text
+    for expected in ("fnd-fixture00011", "line 55, cell 2", "PMID:44444445", "curated", "Serum (blood serum)", "rat"):
+        assert expected in text
+    browser.find_element("id", "close").click()
+    assert not dialog.is_displayed()
+
+
+def test_a_mark_is_reached_and_opened_with_the_keyboard(browser, pages):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    open_page(browser, pages["real"])
+    for _ in range(12):  # three filters, the reset button and the scrollable table come first
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        focused = browser.switch_to.active_element
+        if "mark" in (focused.get_attribute("class") or ""):
+            break
+    else:
+        pytest.fail("no mark is reachable with Tab")
+    assert focused.get_attribute("aria-label") == "increase: 3 findings, Glutamate, location lost in source"
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    dialog = browser.find_element("id", "provenance")
+    assert dialog.is_displayed()
+    first = published_findings()[0]
+    assert first["finding_id"] in dialog.text and "Source text (verbatim)\n↑ (" in dialog.text
+    assert "reference_lost_in_source" in dialog.text and "unknown (lost in source)" in dialog.text
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+    assert not dialog.is_displayed()
+    assert browser.switch_to.active_element == focused
+
+
+def test_every_mark_has_a_text_alternative_for_its_symbol(browser, pages):
+    open_page(browser, pages["fixture"])
+    for mark in browser.find_elements("css selector", "table button.mark"):
+        assert re.match(r"^(increase|decrease|no change): \d+ findings?, ", mark.get_attribute("aria-label"))
+        assert mark.find_element("css selector", ".symbol").get_attribute("aria-hidden") == "true"
+
+
+# --- the command and the stage ----------------------------------------------------------------------
+
+
+def ketamap(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, env=tool_env(),
+                          capture_output=True, text=True)
+
+
+def test_ketamap_report_draws_the_map_of_any_package_folder(tmp_path):
+    done = ketamap("report", "--out", str(tmp_path / "map"), "--data", str(FIXTURE_DATA))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "map").iterdir()) == sorted(REPORT_FILES)
+    assert "GSK-3" in (tmp_path / "map" / "evidence-map.html").read_text(encoding="utf-8")
+
+
+def test_ketamap_report_exits_2_on_unreadable_tables_and_1_on_contradicting_ones(tmp_path):
+    missing = ketamap("report", "--out", str(tmp_path / "map"), "--data", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "unreadable-table" in missing.stderr and "Traceback" not in missing.stderr
+    shutil.copytree(FIXTURE_DATA, tmp_path / "data")
+    findings = tmp_path / "data" / "findings.csv"
+    findings.write_text(findings.read_text(encoding="utf-8").replace(",bdnf,", ",bdnf-2,"), encoding="utf-8")
+    bad = ketamap("report", "--out", str(tmp_path / "map"), "--data", str(tmp_path / "data"))
+    assert bad.returncode == 1 and "unknown-molecule" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "map").exists()
+
+
+def test_render_html_escapes_the_package_name(tmp_path):
+    page = render_html(evidence_map(read_tables(FIXTURE_DATA)), "<name>", "1.0.0")
+    assert "<name>" not in page and "&lt;name&gt;" in page
+
+
+def test_forced_dvc_repro_twice_leaves_html_svg_and_png_byte_identical(tmp_path):
+    project = copy_project(tmp_path / "ketamap")
+    committed = {name: (project / "reports" / name).read_bytes() for name in REPORT_FILES}
+    for _ in range(2):
+        done = run_dvc(project, "repro", "-f")
+        assert done.returncode == 0, done.stderr
+        assert {name: (project / "reports" / name).read_bytes() for name in REPORT_FILES} == committed
+    assert run_dvc(project, "status", "-q").returncode == 0
