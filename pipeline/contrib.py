@@ -31,7 +31,6 @@ FINDING_KEY = (*CANDIDATE_KEY, "species_key", "qualifier_key")
 SAME = "molecule, measure, population, region, species, qualifier and reference"
 HUMAN_SPECIES = frozenset(spelling for name in ("human", "humans", "homo sapiens")
                           for spelling in (name, name.capitalize(), name.title(), name.upper()))
-VOCABULARY_FILES = {"molecule": "schemas/molecules.csv", "region": "schemas/regions.csv"}
 
 NEAR_DIRECTIONS = {
     "increase": ("up", "upregulated", "up-regulated", "up regulated", "upregulation", "increased", "increases",
