@@ -31,7 +31,6 @@ FINDING_KEY = (*CANDIDATE_KEY, "species_key", "qualifier_key")
 SAME = "molecule, measure, population, region, species, qualifier and reference"
 HUMAN_SPECIES = frozenset(spelling for name in ("human", "humans", "homo sapiens")
                           for spelling in (name, name.capitalize(), name.title(), name.upper()))
-VOCABULARY_FILES = {"molecule": "schemas/molecules.csv", "region": "schemas/regions.csv"}
 
 NEAR_DIRECTIONS = {
     "increase": ("up", "upregulated", "up-regulated", "up regulated", "upregulation", "increased", "increases",
@@ -291,8 +290,13 @@ def _normalised_references(series, valid, pattern: str):
     positions = (~valid & (series != "")).arg_true()
     if positions.len() == 0:
         return series, valid
-    rewritten = (series.gather(positions).str.replace_all(r"\s*;\s*", ";")
-                 .str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:").str.strip_chars(";"))
+    written = series.gather(positions)
+    rewritten = (written.str.replace_all(r"\s*;\s*", ";").str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:")
+                 .str.strip_chars(";"))
+    changed = (rewritten != written).fill_null(False)
+    if not changed.any():  # nothing to repair: spare copying a million cells
+        return series, valid
+    positions, rewritten = positions.filter(changed), rewritten.filter(changed)
     return (series.clone().scatter(positions, rewritten),
             valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
 
