@@ -341,13 +341,13 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
             lambda v: _describe_direction(v, vocab))
     if "population" in columns:
         add(filled["population"] & col("population_norm").is_null(), "unknown-population", "population",
-            _describe_population)
+            describe_population)
     if "region" in columns:
         anywhere = col("region_known")
         located = filled["region"] & col("region_id").is_null()
         add(located & col("population_norm").is_not_null() & anywhere, "region-population-mismatch", "region",
-            lambda v, p: _describe_region_population(v, p, vocab), keys=["region", "population_norm"])
-        add(located & ~anywhere, "unknown-region", "region", lambda v, p: _describe_region(v, p, vocab),
+            lambda v, p: describe_region_population(v, p, vocab), keys=["region", "population_norm"])
+        add(located & ~anywhere, "unknown-region", "region", lambda v, p: describe_region(v, p, vocab),
             keys=["region", "population_norm"])
     if "species" in columns and "population" in columns:
         human_species = col("species").is_in(sorted(HUMAN_SPECIES))
@@ -361,7 +361,7 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
         pattern = _field(schema, name).get("constraints", {}).get("pattern")
         if name in columns and pattern:
             valid = col("reference_ok") if name == "reference" else col(name).str.contains(f"^(?:{pattern})$")
-            describe = _describe_reference if name == "reference" else _describe_formula
+            describe = describe_reference if name == "reference" else describe_formula
             add(filled[name] & ~valid, code, name, describe)
     masks = [f"_rule{i}" for i in range(len(rules))]
     rows = rows.with_columns(*[rule[0].fill_null(False).alias(m) for rule, m in zip(rules, masks)])
@@ -553,7 +553,7 @@ def _describe_direction(value: str, vocab: Vocabulary) -> tuple[str, str]:
     return (f"not a direction; write {allowed}", f"write '{near}'" if near else f"write {allowed}")
 
 
-def _describe_population(value: str) -> tuple[str, str]:
+def describe_population(value: str) -> tuple[str, str]:
     near = _nearest(value, ["animal", "human"], NEAR_POPULATIONS)
     return ("the population is animal or human", f"write '{near}'" if near else "write animal or human")
 
@@ -568,7 +568,7 @@ def _region_choices(vocab: Vocabulary, population: str | None) -> dict[str, str]
     return choices
 
 
-def _describe_region(value: str, population: str | None, vocab: Vocabulary) -> tuple[str, str]:
+def describe_region(value: str, population: str | None, vocab: Vocabulary) -> tuple[str, str]:
     choices = _region_choices(vocab, population)
     near = _nearest(value, list(choices), cutoff=0.7)
     labels = ", ".join(dict.fromkeys(choices.values()))
@@ -578,7 +578,7 @@ def _describe_region(value: str, population: str | None, vocab: Vocabulary) -> t
             f"{guess}known {who}regions: {labels}; a new region enters by an edit to schemas/regions.csv")
 
 
-def _describe_region_population(value: str, population: str, vocab: Vocabulary) -> tuple[str, str]:
+def describe_region_population(value: str, population: str, vocab: Vocabulary) -> tuple[str, str]:
     others = sorted({r["population"] for r in vocab.regions
                      if value.casefold() in (r["label"].casefold(), r["region_id"].casefold())})
     labels = ", ".join(dict.fromkeys(_region_choices(vocab, population).values()))
@@ -614,7 +614,7 @@ def fix_reference(item: str) -> str | None:
     return None
 
 
-def _describe_reference(value: str) -> tuple[str, str]:
+def describe_reference(value: str) -> tuple[str, str]:
     items = [item.strip() for item in re.split(r"[;,]", value) if item.strip()]
     fixed = [fix_reference(item) or item for item in items]
     if any(re.fullmatch(r"(?i)pmc\d+", item) for item in items):
@@ -625,7 +625,7 @@ def _describe_reference(value: str) -> tuple[str, str]:
             "write PMID:<digits> or a DOI starting with 10.; separate several with ';'")
 
 
-def _describe_formula(value: str) -> tuple[str, str]:
+def describe_formula(value: str) -> tuple[str, str]:
     return (f"the text starts with '{value[:1]}', which a spreadsheet runs as a formula",
             "reword it so it starts with a letter or a digit")
 

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.contrib import (_describe_formula, _describe_population, _describe_reference, _describe_region,
-                              _describe_region_population, map_header)
+from pipeline.contrib import (describe_formula, describe_population, describe_reference, describe_region,
+                              describe_region_population, map_header)
 from pipeline.problems import Problem
 from pipeline.sheets import read_sheet
 from pipeline.vocab import Vocabulary
@@ -127,7 +127,7 @@ class CurationRules:
             problem("missing-value", "curator", ("the curator is required", "write who curated the row (name or ORCID)"))
         for column in ("curator", "notes"):
             if row[column] and not self.matches(column, row[column]):
-                problem("formula-like", column, _describe_formula(row[column]))
+                problem("formula-like", column, describe_formula(row[column]))
 
         region, references = row["region"], row["references"]
         population = self.populations.get(row["population"].casefold())
@@ -136,7 +136,7 @@ class CurationRules:
             problem("assigns-nothing", "region", ("the row assigns neither a region nor references",
                                                   "fill region and population, or references, or both"))
         if row["population"] and population is None:
-            problem("unknown-population", "population", _describe_population(row["population"]))
+            problem("unknown-population", "population", describe_population(row["population"]))
         elif region and population is None:
             where = sorted({p for p, key in self.regions if key == region.casefold()})
             problem("missing-value", "population", ("the population is required with a region",
@@ -147,13 +147,13 @@ class CurationRules:
         elif region:
             region_id = self.regions.get((population, region.casefold()), "")
             if not region_id and region.casefold() in self.region_keys:
-                problem("region-population-mismatch", "region", _describe_region_population(region, population, self.vocab))
+                problem("region-population-mismatch", "region", describe_region_population(region, population, self.vocab))
             elif not region_id:
-                problem("unknown-region", "region", _describe_region(region, population, self.vocab))
+                problem("unknown-region", "region", describe_region(region, population, self.vocab))
         if references:
             references = re.sub(r"(?i)\bpmid\s*:\s*", "PMID:", re.sub(r"\s*;\s*", ";", references)).strip(";")
             if not self.matches("references", references):
-                problem("bad-reference", "references", _describe_reference(row["references"]))
+                problem("bad-reference", "references", describe_reference(row["references"]))
         if finding is not None:
             if region and finding["location_status"] == "reported":
                 problem("already-reported", "region", (f"the source states this finding's region "

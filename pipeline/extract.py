@@ -202,7 +202,7 @@ def parse_export(text: str, file: str, vocab: Vocabulary, finding_columns: int =
                                 file=file, suggestion="restore the legend line after the table"))
     else:
         legend = parse_legend(lines[legend_line])
-        problems.extend(_check_legend(legend, vocab, file, legend_line + 1))
+        problems.extend(check_legend(legend, vocab, file, legend_line + 1))
 
     positional = any(_has_blank_in_place(row.cells) for row in rows)
     if positional:
@@ -267,7 +267,7 @@ def _has_blank_in_place(cells: list[str]) -> bool:
     return False
 
 
-def _check_legend(legend: dict[str, str], vocab: Vocabulary, file: str, line: int) -> list[Problem]:
+def check_legend(legend: dict[str, str], vocab: Vocabulary, file: str, line: int) -> list[Problem]:
     problems = []
     expected = vocab.direction_by_symbol
     for symbol, direction in expected.items():

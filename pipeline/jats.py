@@ -23,7 +23,7 @@ from xml.parsers import expat
 
 from pipeline.extract import (
     POPULATION_HEADERS,
-    _check_legend,
+    check_legend,
     finding_id,
     molecule_rows,
     parse_cell,
@@ -451,7 +451,7 @@ def read_legend(wrap: Element, vocab: Vocabulary, doc: XmlDocument, file: str,
                                 suggestion="check that this is the article's Table 1"))
         return {}
     legend = parse_legend(text_of(legend_p))
-    problems.extend(_check_legend(legend, vocab, file, doc.line(legend_p)))
+    problems.extend(check_legend(legend, vocab, file, doc.line(legend_p)))
     return legend
 
 
