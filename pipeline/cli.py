@@ -33,6 +33,12 @@ def ketamap() -> None:
     """
 
 
+# `ketamap --help` groups the commands by who uses them.
+CONTRIBUTE = "Contribute findings"
+USE = "Use a release"
+MAINTAIN = "Build and release (maintainers)"
+
+
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
@@ -45,7 +51,7 @@ def main() -> None:
         sys.exit(130)
 
 
-@app.command()
+@app.command(rich_help_panel=MAINTAIN)
 def deposit(
     production: bool = typer.Option(False, "--production/--sandbox",
                                     help="Deposit on zenodo.org instead of the sandbox (the default)."),
@@ -79,7 +85,7 @@ class DiffFormat(str, Enum):
     markdown = "markdown"
 
 
-@app.command()
+@app.command(rich_help_panel=USE)
 def diff(
     old: str = typer.Argument(..., help="Older version: a folder, a datapackage.json, a release zip or a git revision."),
     new: str = typer.Argument(..., help="Newer version, in any of the same forms."),
@@ -102,7 +108,7 @@ def diff(
     raise typer.Exit(1 if exit_code and not result.identical else 0)
 
 
-@app.command()
+@app.command(rich_help_panel=MAINTAIN)
 def changelog(
     since: Optional[str] = typer.Option(None, "--since", help="The previous release (git revision, folder or zip); "
                                         "default: the highest vX.Y.Z tag below release.version."),
@@ -146,7 +152,7 @@ def changelog(
     typer.echo(entry, nl=False)
 
 
-@app.command()
+@app.command(rich_help_panel=USE)
 def download(
     source: str = typer.Argument(..., help="Zenodo DOI or record URL, https URL of a release zip or "
                                            "datapackage.json, or a local zip, folder or datapackage.json."),
@@ -177,7 +183,7 @@ class FetchServer(str, Enum):
     pmc = "pmc"
 
 
-@app.command("fetch-source")
+@app.command("fetch-source", rich_help_panel=MAINTAIN)
 def fetch_source(
     server: FetchServer = typer.Option(FetchServer.auto, "--from", help="europepmc, pmc, or auto (Europe PMC, then PMC)."),
     pmcid: Optional[str] = typer.Option(None, "--pmcid", help="Article to fetch (default: the PMCID in the text export)."),
@@ -200,7 +206,7 @@ def fetch_source(
     raise typer.Exit(run(to, pmcid, server.value, europepmc_url, pmc_url, timeout, force))
 
 
-@app.command()
+@app.command(rich_help_panel=MAINTAIN)
 def reconcile(
     export: Optional[Path] = typer.Option(None, "--export", help="Text export (default: source.export in params.yaml)."),
     jats: Optional[Path] = typer.Option(None, "--jats", help="JATS XML (default: source.jats in params.yaml)."),
@@ -226,7 +232,7 @@ class TemplateFormat(str, Enum):
     xlsx = "xlsx"
 
 
-@app.command()
+@app.command(rich_help_panel=CONTRIBUTE)
 def validate(
     paths: List[Path] = typer.Argument(..., help="Contributions (.csv, .tsv, .txt, .xlsx) or packages "
                                                  "(a datapackage.json, a folder holding one, a release zip)."),
@@ -274,7 +280,7 @@ def validate(
     raise typer.Exit(exit_code(files))
 
 
-@app.command()
+@app.command(rich_help_panel=CONTRIBUTE)
 def template(
     format: TemplateFormat = typer.Option(TemplateFormat.csv, "--format", help="csv or xlsx."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (default: standard output)."),
@@ -304,7 +310,7 @@ def template(
 # --- report: the evidence map (pipeline/report.py) --------------------------------------------
 
 
-@app.command()
+@app.command(rich_help_panel=MAINTAIN)
 def report(
     out: Path = typer.Option(Path("reports"), "--out", help="Folder for evidence-map.html, .svg and .png."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder of the published tables "
@@ -333,7 +339,7 @@ def report(
 # --- contributions and curation: add (pipeline/accepted.py) ----------------------------------
 
 
-@app.command()
+@app.command(rich_help_panel=CONTRIBUTE)
 def add(
     path: Path = typer.Argument(..., help="A contribution or, with --curation, a curation file (CSV, TSV, XLSX)."),
     curation: bool = typer.Option(False, "--curation", help="Add a curation file to data/curation/ "
@@ -369,3 +375,7 @@ def add(
     where = destination.as_posix()
     typer.echo(f"added {where}; run `dvc repro` to rebuild the package." if copied
                else f"{where} is already there (identical); nothing to do.")
+
+
+# Panels in the order people meet the project: contributors, users, maintainers (stable within a panel).
+app.registered_commands.sort(key=lambda command: [CONTRIBUTE, USE, MAINTAIN].index(command.rich_help_panel))
