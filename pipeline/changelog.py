@@ -56,7 +56,8 @@ def previous_release_tag(repo: Path, version: str) -> str | None:
 def changelog_entry(diff: PackageDiff, since: str | None) -> str:
     """The Markdown lines that go between the markers."""
     if since is None:
-        counts = ", ".join(f"{r.rows_new} {r.name}" for r in diff.resources.values())
+        counts = ", ".join(f"{r.rows_new} {r.name if r.rows_new != 1 else r.name.removesuffix('s')}"
+                           for r in diff.resources.values())
         return f"Data: first release ({counts}).\n"
     findings = diff.resources.get("findings")
     head = f"Data changes since {since}"

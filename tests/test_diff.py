@@ -286,7 +286,7 @@ def test_changelog_entry_lists_exactly_the_added_findings(repo):
 def test_first_release_entry_counts_rows(tmp_path):
     current = read_version(str(write_package(tmp_path / "p", BASE)))
     entry = changelog_entry(diff_versions(empty_version(), current), None)
-    assert entry == "Data: first release (3 findings, 1 molecules).\n"
+    assert entry == "Data: first release (3 findings, 1 molecule).\n"
 
 
 HAND_WRITTEN = """# Changelog
