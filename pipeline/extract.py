@@ -425,6 +425,9 @@ def run(root: Path = Path(".")) -> None:
     else:
         tables = extract_review(root / params["source"]["export"], params["source"], vocab, root,
                                 params["source"]["finding_columns"])
+        from pipeline.reconcile import REPORT_NAME  # the folder persists between runs (dvc.yaml): no stale report
+
+        (root / params["paths"]["interim"] / REPORT_NAME).unlink(missing_ok=True)
     # --- contributions and curation (pipeline/accepted.py) ---
     from pipeline.accepted import fold_in
 

@@ -109,6 +109,8 @@ def test_invalid_contribution_stops_repro_and_keeps_the_package(project_copy: Pa
     assert "data/contrib/bad.csv:3:" in result.stderr and "'Hippocampus'" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert digests(project_copy) == before
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project_copy, capture_output=True, text=True).stdout
+    assert status == "?? data/contrib/bad.csv\n"  # nothing else touched, not even data/interim
 
 
 def ketamap(project: Path, *args: str) -> subprocess.CompletedProcess:

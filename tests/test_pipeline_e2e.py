@@ -55,6 +55,7 @@ def test_bad_symbol_in_the_export_stops_repro_and_keeps_the_package(project_copy
     assert f"{RAW}:20:" in result.stderr and "'↗ ('" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert digests(project_copy) == before
+    assert git_status(project_copy) == f" M {RAW}\n"  # interim tables and metrics kept too (persist: true)
 
 
 def test_extra_cell_in_the_export_stops_repro_and_keeps_the_package(project_copy: Path):
