@@ -24,6 +24,7 @@ from xml.parsers import expat
 from pipeline.extract import (
     POPULATION_HEADERS,
     check_legend,
+    default_measure,
     finding_id,
     molecule_rows,
     parse_cell,
@@ -523,7 +524,7 @@ def jats_findings(table: JatsTable, vocab: Vocabulary, source_id: str,
         assert molecule is not None  # parse_jats refused unknown labels
         for cell in row.cells:
             base_id = (ids or {}).get((row.label, cell.ordinal)) or finding_id(source_id, molecule["label"], cell.ordinal)
-            measure = "mRNA" if "mRNA" in cell.qualifier.split() else molecule["measure"]
+            measure = default_measure(molecule, cell.qualifier)
             for position, region in enumerate(cell.regions):
                 findings.append({
                     # A cell spanning columns is one cell of the export: its first column keeps the id.
