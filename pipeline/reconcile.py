@@ -159,12 +159,15 @@ def run(export: Path | None, jats: Path | None, table_label: str | None, output:
     import sys
 
     from pipeline.jats import read_jats
-    from pipeline.params import load_params
+    from pipeline.params import load_source
 
     try:
-        source = load_params(root)["source"]
-    except (OSError, KeyError, TypeError) as error:
-        print(f"params.yaml: error [unreadable] {error}", file=sys.stderr)
+        source = load_source(root)
+    except ProblemsFound as found:
+        print(render_problems(found.problems), file=sys.stderr)
+        return 2
+    if export is None and not source.get("export"):
+        print("params.yaml: error [missing-param] source.export is not set; pass --export", file=sys.stderr)
         return 2
     export = export or root / source["export"]
     jats = jats or root / source.get("jats", "data/raw/PMC9082546.xml")
