@@ -253,7 +253,7 @@ def find_table_wrap(article: Element, wanted: str, doc: XmlDocument, file: str) 
 
 def _span(cell: Element, name: str, doc: XmlDocument, file: str, problems: list[Problem]) -> int:
     raw = cell.get(name, "1").strip() or "1"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SPAN:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_SPAN:  # '²'.isdigit() is True
         problems.append(Problem("bad-span", f"{name} must be a whole number from 1 to {MAX_SPAN}", file=file,
                                 line=doc.line(cell), value=raw))
         return 1

@@ -147,6 +147,12 @@ def test_unknown_symbol_and_unknown_molecule_are_reported_together():
     assert [(p.code, p.value) for p in problems] == [("unknown-symbol", "↗"), ("unknown-molecule", "Unobtainium")]
 
 
+@pytest.mark.parametrize("span", ["x", "0", "1001", "²"])  # '²' is a digit to str.isdigit, not to int()
+def test_a_span_that_is_not_a_whole_number_from_1_to_1000_is_a_problem(span: str):
+    problems = problems_of(minimal_article(f'<tr><td>BDNF</td><td colspan="{span}">↑</td><td/></tr>'))
+    assert [(p.code, p.value) for p in problems] == [("bad-span", span)]
+
+
 def test_entity_declarations_are_refused():
     bomb = '<!DOCTYPE article [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>\n'
     problems = problems_of(minimal_article("<tr><td>BDNF</td><td>&b;</td><td/></tr>", extra=bomb))
