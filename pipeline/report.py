@@ -135,7 +135,7 @@ def read_tables(folder: Path) -> dict[str, list[dict[str, str]]]:
 
 
 def _number(text: str) -> tuple[int, str]:
-    return (int(text), "") if text.isdigit() else (1 << 30, text)
+    return (int(text), "") if text.isascii() and text.isdigit() else (1 << 30, text)  # '²'.isdigit() is True
 
 
 def _finding_order(finding: dict[str, str]) -> tuple:
