@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.extract import ExportTable, finding_id, parse_cell, parse_export
-from pipeline.problems import Problem, ProblemsFound
+from pipeline.extract import ExportTable, decode_export, finding_id, parse_cell, parse_export
+from pipeline.problems import ProblemsFound
 from pipeline.problems import render_text as render_problems
 from pipeline.vocab import Vocabulary
 
@@ -145,12 +145,7 @@ def render_text(report: dict) -> str:
 
 
 def read_export(path: Path, display: str, vocab: Vocabulary, finding_columns: int = 14) -> ExportTable:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ProblemsFound([Problem("unreadable-source", f"the export is not UTF-8 ({error.reason})",
-                                     file=display)]) from None
-    return parse_export(text, display, vocab, finding_columns)
+    return parse_export(decode_export(path.read_bytes(), display), display, vocab, finding_columns)
 
 
 def run(export: Path | None, jats: Path | None, table_label: str | None, output: str, root: Path = Path(".")) -> int:
