@@ -16,7 +16,7 @@ is refused (the entity-expansion attacks that defusedxml guards against need one
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
@@ -95,7 +95,6 @@ class JatsTable:
     rows: list[JatsRow]
     legend: dict[str, str]
     references: dict[str, Reference]
-    problems: list[Problem] = field(default_factory=list)
 
 
 def local(tag: object) -> str:
