@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.extract import ExportTable, decode_export, finding_id, parse_cell, parse_export
+from pipeline.extract import BodyRow, ExportTable, decode_export, finding_id, parse_cell, parse_export
 from pipeline.problems import ProblemsFound
 from pipeline.problems import render_text as render_problems
 from pipeline.vocab import Vocabulary
@@ -39,7 +39,7 @@ def export_cells(export: ExportTable, vocab: Vocabulary) -> dict[str, list[tuple
     return cells
 
 
-def _export_rows_by_molecule(export: ExportTable, vocab: Vocabulary) -> dict[str, object]:
+def _export_rows_by_molecule(export: ExportTable, vocab: Vocabulary) -> dict[str, BodyRow]:
     return {vocab.molecule_by_label[row.label]["molecule_id"]: row for row in export.rows}
 
 
