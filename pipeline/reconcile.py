@@ -149,7 +149,8 @@ def read_export(path: Path, display: str, vocab: Vocabulary, finding_columns: in
 
 
 def run(export: Path | None, jats: Path | None, table_label: str | None, output: str, root: Path = Path(".")) -> int:
-    """The `ketamap reconcile` command: 0 the sources agree, 1 they disagree or one is invalid, 2 a file is missing."""
+    """The `ketamap reconcile` command: 0 the sources agree, 1 they disagree or one is invalid, 2 a file is missing
+    or params.yaml cannot be read."""
     import json
     import sys
 
