@@ -215,7 +215,7 @@ def reconcile(
 ) -> None:
     """Compare the text export and the JATS table row by row: molecule, and each row's (direction, qualifier) cells.
 
-    Exit 0: the sources agree. Exit 1: every disagreement is listed (or a source is invalid). Exit 2: a file is missing.
+    Exit 0: the sources agree. Exit 1: every disagreement is listed (or a source is invalid). Exit 2: a file is missing, or params.yaml cannot be read.
 
     Example: ketamap reconcile --jats data/raw/PMC9082546.xml --format json
     """

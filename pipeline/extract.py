@@ -384,17 +384,20 @@ def region_rows(vocab: Vocabulary) -> list[dict]:
     return sorted((dict(row) for row in vocab.regions), key=lambda r: int(r["column"]))
 
 
+def decode_export(raw: bytes, file: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProblemsFound([Problem("unreadable-source", f"the export is not UTF-8 ({error.reason} at byte "
+                                     f"{error.start})", file=file)]) from None
+
+
 def extract_review(export_path: Path, source: dict, vocab: Vocabulary, root: Path,
                    finding_columns: int = 14) -> dict[str, list[dict]]:
     """Read the export from disk and return the four tables (a pure function of its inputs)."""
     raw = export_path.read_bytes()
     relative = export_path.resolve().relative_to(root.resolve()).as_posix()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ProblemsFound([Problem("unreadable-source", f"the export is not UTF-8 ({error.reason} at byte "
-                                     f"{error.start})", file=relative)]) from None
-    table = parse_export(text, relative, vocab, finding_columns)
+    table = parse_export(decode_export(raw, relative), relative, vocab, finding_columns)
     return {
         "findings": review_findings(table, vocab, source["id"]),
         "molecules": molecule_rows(vocab),

@@ -112,13 +112,13 @@ def run(to: Path | None, pmcid: str | None, server: str, europepmc_url: str | No
     """The `ketamap fetch-source` command: exit 0 fetched (or up to date), 2 nothing could be fetched."""
     import sys
 
-    from pipeline.params import load_params
+    from pipeline.params import load_source
     from pipeline.problems import render_text
 
     try:
-        source = load_params(root)["source"]
-    except (OSError, KeyError, TypeError) as error:
-        print(f"params.yaml: error [unreadable] {error}", file=sys.stderr)
+        source = load_source(root)
+    except ProblemsFound as found:
+        print(render_text(found.problems), file=sys.stderr)
         return 2
     target = to or root / source.get("jats", "data/raw/PMC9082546.xml")
     pmcid = pmcid or pmcid_from_export(root / source.get("export", ""))

@@ -16,7 +16,7 @@ is refused (the entity-expansion attacks that defusedxml guards against need one
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
@@ -24,6 +24,7 @@ from xml.parsers import expat
 from pipeline.extract import (
     POPULATION_HEADERS,
     check_legend,
+    default_measure,
     finding_id,
     molecule_rows,
     parse_cell,
@@ -94,7 +95,6 @@ class JatsTable:
     rows: list[JatsRow]
     legend: dict[str, str]
     references: dict[str, Reference]
-    problems: list[Problem] = field(default_factory=list)
 
 
 def local(tag: object) -> str:
@@ -252,7 +252,7 @@ def find_table_wrap(article: Element, wanted: str, doc: XmlDocument, file: str) 
 
 def _span(cell: Element, name: str, doc: XmlDocument, file: str, problems: list[Problem]) -> int:
     raw = cell.get(name, "1").strip() or "1"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SPAN:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_SPAN:  # '²'.isdigit() is True
         problems.append(Problem("bad-span", f"{name} must be a whole number from 1 to {MAX_SPAN}", file=file,
                                 line=doc.line(cell), value=raw))
         return 1
@@ -523,7 +523,7 @@ def jats_findings(table: JatsTable, vocab: Vocabulary, source_id: str,
         assert molecule is not None  # parse_jats refused unknown labels
         for cell in row.cells:
             base_id = (ids or {}).get((row.label, cell.ordinal)) or finding_id(source_id, molecule["label"], cell.ordinal)
-            measure = "mRNA" if "mRNA" in cell.qualifier.split() else molecule["measure"]
+            measure = default_measure(molecule, cell.qualifier)
             for position, region in enumerate(cell.regions):
                 findings.append({
                     # A cell spanning columns is one cell of the export: its first column keeps the id.

@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.extract import ExportTable, finding_id, parse_cell, parse_export
-from pipeline.problems import Problem, ProblemsFound
+from pipeline.extract import BodyRow, ExportTable, decode_export, finding_id, parse_cell, parse_export
+from pipeline.problems import ProblemsFound
 from pipeline.problems import render_text as render_problems
 from pipeline.vocab import Vocabulary
 
@@ -39,7 +39,7 @@ def export_cells(export: ExportTable, vocab: Vocabulary) -> dict[str, list[tuple
     return cells
 
 
-def _export_rows_by_molecule(export: ExportTable, vocab: Vocabulary) -> dict[str, object]:
+def _export_rows_by_molecule(export: ExportTable, vocab: Vocabulary) -> dict[str, BodyRow]:
     return {vocab.molecule_by_label[row.label]["molecule_id"]: row for row in export.rows}
 
 
@@ -145,26 +145,25 @@ def render_text(report: dict) -> str:
 
 
 def read_export(path: Path, display: str, vocab: Vocabulary, finding_columns: int = 14) -> ExportTable:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ProblemsFound([Problem("unreadable-source", f"the export is not UTF-8 ({error.reason})",
-                                     file=display)]) from None
-    return parse_export(text, display, vocab, finding_columns)
+    return parse_export(decode_export(path.read_bytes(), display), display, vocab, finding_columns)
 
 
 def run(export: Path | None, jats: Path | None, table_label: str | None, output: str, root: Path = Path(".")) -> int:
-    """The `ketamap reconcile` command: 0 the sources agree, 1 they disagree or one is invalid, 2 a file is missing."""
+    """The `ketamap reconcile` command: 0 the sources agree, 1 they disagree or one is invalid, 2 a file is missing
+    or params.yaml cannot be read."""
     import json
     import sys
 
     from pipeline.jats import read_jats
-    from pipeline.params import load_params
+    from pipeline.params import load_source
 
     try:
-        source = load_params(root)["source"]
-    except (OSError, KeyError, TypeError) as error:
-        print(f"params.yaml: error [unreadable] {error}", file=sys.stderr)
+        source = load_source(root)
+    except ProblemsFound as found:
+        print(render_problems(found.problems), file=sys.stderr)
+        return 2
+    if export is None and not source.get("export"):
+        print("params.yaml: error [missing-param] source.export is not set; pass --export", file=sys.stderr)
         return 2
     export = export or root / source["export"]
     jats = jats or root / source.get("jats", "data/raw/PMC9082546.xml")

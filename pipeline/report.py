@@ -135,7 +135,7 @@ def read_tables(folder: Path) -> dict[str, list[dict[str, str]]]:
 
 
 def _number(text: str) -> tuple[int, str]:
-    return (int(text), "") if text.isdigit() else (1 << 30, text)
+    return (int(text), "") if text.isascii() and text.isdigit() else (1 << 30, text)  # '²'.isdigit() is True
 
 
 def _finding_order(finding: dict[str, str]) -> tuple:
@@ -730,6 +730,15 @@ def render_figure(emap: EvidenceMap, name: str, version: str, dpi: int) -> tuple
         def box(x, y, w, h, **kw):
             ax.add_patch(Rectangle((x, y), w, h, **kw))
 
+        def mark(box_x, box_y, text_x, text_y, direction, label):
+            """A direction's rounded mark, filled (outlined for no change), and its symbol."""
+            filled = direction != "no_change"
+            ax.add_patch(FancyBboxPatch((box_x, box_y), SLOT_W - 0.08, ROW_H - 0.05,
+                                        boxstyle="round,pad=0,rounding_size=0.035",
+                                        facecolor=COLOURS[direction] if filled else "white",
+                                        edgecolor=COLOURS[direction], linewidth=0.8))
+            text(text_x, text_y, label, ha="center", weight="bold", color="white" if filled else "black")
+
         text(MARGIN, 0.25, f"Evidence map: molecular changes induced by ketamine ({name} {version})",
              fontsize=12, weight="bold")
         source = f"Table 1 of {short_citation(review)}, doi:{review.get('doi', '')}" if review else "the package's sources"
@@ -782,15 +791,8 @@ def render_figure(emap: EvidenceMap, name: str, version: str, dpi: int) -> tuple
                     for direction, group in by_direction.items():
                         slot = slots[key].index(direction)
                         cx = x_of[key] + (widths[key] - len(slots[key]) * SLOT_W) / 2 + (slot + 0.5) * SLOT_W
-                        filled = direction != "no_change"
-                        ax.add_patch(FancyBboxPatch(
-                            (cx - SLOT_W / 2 + 0.04, y + 0.025), SLOT_W - 0.08, ROW_H - 0.05,
-                            boxstyle="round,pad=0,rounding_size=0.035",
-                            facecolor=COLOURS[direction] if filled else "white",
-                            edgecolor=COLOURS[direction], linewidth=0.8))
                         label = SYMBOLS[direction] + (str(len(group)) if len(group) > 1 else "")
-                        text(cx, y + ROW_H / 2, label, ha="center", weight="bold",
-                             color="white" if filled else "black")
+                        mark(cx - SLOT_W / 2 + 0.04, y + 0.025, cx, y + ROW_H / 2, direction, label)
                 text(x_total + TOTAL_W / 2, y + ROW_H / 2, str(len(row.findings)), ha="center")
                 text(x_agreement + AGREEMENT_W / 2, y + ROW_H / 2, row.agreement, ha="center")
                 ax.plot([MARGIN, right], [y + ROW_H] * 2, color="#DDDDDD", lw=0.5)
@@ -812,13 +814,7 @@ def render_figure(emap: EvidenceMap, name: str, version: str, dpi: int) -> tuple
         y = body_bottom + 0.25
         x = MARGIN
         for direction in DIRECTIONS:
-            filled = direction != "no_change"
-            ax.add_patch(FancyBboxPatch((x, y - ROW_H / 2 + 0.025), SLOT_W - 0.08, ROW_H - 0.05,
-                                        boxstyle="round,pad=0,rounding_size=0.035",
-                                        facecolor=COLOURS[direction] if filled else "white",
-                                        edgecolor=COLOURS[direction], linewidth=0.8))
-            text(x + (SLOT_W - 0.08) / 2, y, SYMBOLS[direction], ha="center", weight="bold",
-                 color="white" if filled else "black")
+            mark(x, y - ROW_H / 2 + 0.025, x + (SLOT_W - 0.08) / 2, y, direction, SYMBOLS[direction])
             text(x + SLOT_W, y, WORDS[direction])
             x += SLOT_W + 0.95
         text(x, y, "A number beside a symbol counts the findings it stands for.", color="#333333")

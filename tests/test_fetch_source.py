@@ -105,3 +105,11 @@ def test_the_real_servers_offline_fail_within_the_timeout(project: Path):
     assert "Traceback" not in result.stderr
     assert time.monotonic() - started < 20
     assert snapshot(project) == before
+
+
+@pytest.mark.parametrize("params", ["source: [\n", "- a list\n", "source: PMC1\n"])
+def test_an_unreadable_params_yaml_is_exit_2_without_a_traceback(project: Path, params: str):
+    (project / "params.yaml").write_text(params, encoding="utf-8")
+    result = fetch(project, "--timeout", "1")
+    assert result.returncode == 2
+    assert "params.yaml: error [unreadable]" in result.stderr and "Traceback" not in result.stderr

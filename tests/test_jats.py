@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, RAW_EXPORT, ROOT
+from conftest import FIXTURES, RAW_EXPORT, ROOT, tool_env
 from pipeline.extract import extract_review
 from pipeline.jats import extract_from_jats, jats_findings, parse_jats
 from pipeline.problems import ProblemsFound
@@ -144,6 +147,12 @@ def test_unknown_symbol_and_unknown_molecule_are_reported_together():
     assert [(p.code, p.value) for p in problems] == [("unknown-symbol", "↗"), ("unknown-molecule", "Unobtainium")]
 
 
+@pytest.mark.parametrize("span", ["x", "0", "1001", "²"])  # '²' is a digit to str.isdigit, not to int()
+def test_a_span_that_is_not_a_whole_number_from_1_to_1000_is_a_problem(span: str):
+    problems = problems_of(minimal_article(f'<tr><td>BDNF</td><td colspan="{span}">↑</td><td/></tr>'))
+    assert [(p.code, p.value) for p in problems] == [("bad-span", span)]
+
+
 def test_entity_declarations_are_refused():
     bomb = '<!DOCTYPE article [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>\n'
     problems = problems_of(minimal_article("<tr><td>BDNF</td><td>&b;</td><td/></tr>", extra=bomb))
@@ -255,3 +264,27 @@ def test_a_molecule_in_two_rows_is_a_problem_even_under_its_full_label():
     problems = problems_of(minimal_article("<tr><td>AMPAR/</td><td>↑</td><td/></tr>\n"
                                            "<tr><td>AMPAR/NMDAR</td><td/><td>↓</td></tr>"))
     assert [(p.code, p.value) for p in problems] == [("duplicate-row", "AMPAR/NMDAR")]
+
+
+# --- `ketamap reconcile` ---------------------------------------------------------------------------
+
+def reconcile_in(project: Path, params: str) -> subprocess.CompletedProcess:
+    (project / "params.yaml").write_text(params, encoding="utf-8")
+    shutil.copytree(ROOT / "schemas", project / "schemas", dirs_exist_ok=True)
+    shutil.copy2(RAW_EXPORT, project / "export.txt")
+    shutil.copy2(JATS / "table1-like.xml", project / "table1.xml")
+    return subprocess.run([sys.executable, "-m", "pipeline", "reconcile"], cwd=project, env=tool_env(),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_reconcile_exits_0_when_the_sources_agree(tmp_path: Path):
+    result = reconcile_in(tmp_path, "source:\n  export: export.txt\n  jats: table1.xml\n")
+    assert result.returncode == 0, result.stderr
+    assert "the sources agree" in result.stdout
+
+
+@pytest.mark.parametrize("params", ["source: [\n", "source: PMC1\n", "source:\n  jats: table1.xml\n"])
+def test_reconcile_with_unusable_params_is_exit_2_without_a_traceback(tmp_path: Path, params: str):
+    result = reconcile_in(tmp_path, params)
+    assert result.returncode == 2
+    assert "error [" in result.stderr and "Traceback" not in result.stderr

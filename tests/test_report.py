@@ -101,6 +101,15 @@ def test_a_finding_of_an_unknown_molecule_or_region_is_a_problem_not_a_gap(tmp_p
         ("unknown-molecule", "gsk-4"), ("unknown-region", "human-Saliva")]
 
 
+def test_a_source_row_that_is_not_a_number_sorts_after_the_numbered_ones(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE_DATA, data)
+    text = (data / "findings.csv").read_text(encoding="utf-8")
+    (data / "findings.csv").write_text(text.replace(",false,14,1,", ",false,²,1,", 1), encoding="utf-8")
+    emap = evidence_map(read_tables(data))  # '²' is a digit to str.isdigit, not to int()
+    assert emap.findings[-1]["finding_id"] == "fnd-fixture00001"
+
+
 def test_a_missing_table_is_reported_with_the_stage_that_builds_it(tmp_path):
     shutil.copytree(FIXTURE_DATA, tmp_path / "data")
     (tmp_path / "data" / "regions.csv").unlink()
