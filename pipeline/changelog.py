@@ -30,7 +30,7 @@ def semver_key(version: str) -> tuple:
     major, minor, patch, pre = int(match[1]), int(match[2]), int(match[3]), match[4]
     if pre is None:
         return (major, minor, patch, 1, ())
-    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    parts = tuple((0, int(p), "") if p.isascii() and p.isdigit() else (1, 0, p) for p in pre.split("."))
     return (major, minor, patch, 0, parts)
 
 

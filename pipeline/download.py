@@ -226,7 +226,7 @@ class Transport:
                 raise ProblemsFound([Problem("http-error", f"unexpected HTTP {status}", file=final_url)])
             encoding = response.headers.get("Content-Encoding", "identity").lower()
             declared = response.headers.get("Content-Length")
-            declared = int(declared) if declared and declared.isdigit() and encoding == "identity" else None
+            declared = int(declared) if declared and declared.isascii() and declared.isdigit() and encoding == "identity" else None
             for limit, what in ((max_bytes, "the size cap"), (expected_size, "the size the record lists")):
                 if declared is not None and limit is not None and declared > limit:
                     raise ProblemsFound([Problem("size-mismatch", f"the server announces {declared} bytes, more than "

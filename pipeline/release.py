@@ -349,7 +349,7 @@ def citation_cff(release: Release, package: BuiltPackage) -> str:
         "title": review.get("title"),
         "authors": [{"family-names": f, "given-names": g} for f, g in review_authors(review)],
         "journal": review.get("journal"),
-        "year": int(review["year"]) if str(review.get("year", "")).isdigit() else None,
+        "year": int(review["year"]) if str(review.get("year", "")).isascii() and str(review.get("year", "")).isdigit() else None,
         "doi": review.get("doi"),
         "pmcid": review.get("pmcid"),
         "issn": review.get("issn"),

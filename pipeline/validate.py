@@ -165,7 +165,7 @@ def _failure_problems(cases, frame, file: str) -> list[Problem]:
             message = "the value must be unique in the column"
         else:
             message = f"breaks the rule '{check}'"
-        line = int(index) + 2 if isinstance(index, (int,)) or str(index).isdigit() else None
+        line = int(index) + 2 if isinstance(index, (int,)) or (str(index).isascii() and str(index).isdigit()) else None
         value = None if _missing(case.failure_case) else str(case.failure_case)
         problems.append(Problem("schema-violation", message, file=file, line=line, column=column, value=value))
     return sorted(set(problems), key=lambda p: (p.line or 0, p.column or "", p.message))
