@@ -128,12 +128,9 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
     if sheet.frame is None:
         return _finish(CheckedFile(sheet.path, sheet.sheet, [], [], 0), sheet.problems, None, max_errors)
     schema = contribution_schema(vocab)
-    frame = sheet.frame
     columns, file_problems = map_header(sheet, schema)
     file_problems = list(sheet.problems) + file_problems
-    names = [spec["name"] for spec in schema["fields"]]
-    rows = frame.select("line", *[(pl.col(columns[n]) if n in columns else pl.lit("", dtype=pl.String)).alias(n)
-                                  for n in names])
+    rows = schema_columns(sheet.frame, columns, schema)
     checked = CheckedFile(sheet.path, sheet.sheet, [], [], rows.height)
     if rows.height == 0:
         file_problems.append(Problem("no-findings", "the file has no findings: no row under the header",
@@ -204,6 +201,15 @@ def map_header(sheet: Sheet, schema: dict) -> tuple[dict[str, str], list[Problem
             problems.append(Problem("missing-column", f"the required column '{name}' is missing", column=name,
                                     suggestion=hint, **where))
     return mapping, problems
+
+
+def schema_columns(frame, columns: dict[str, str], schema: dict):
+    """`line` and one column per schema field, by its name and in schema order (`columns` from
+    `map_header`); a field the file lacks reads as empty cells."""
+    import polars as pl
+
+    return frame.select("line", *[(pl.col(columns[spec["name"]]) if spec["name"] in columns
+                                   else pl.lit("", dtype=pl.String)).alias(spec["name"]) for spec in schema["fields"]])
 
 
 def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):

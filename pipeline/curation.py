@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.contrib import (describe_formula, describe_population, describe_reference, describe_region,
-                              describe_region_population, map_header)
+                              describe_region_population, map_header, schema_columns)
 from pipeline.problems import Problem
 from pipeline.sheets import read_sheet
 from pipeline.vocab import Vocabulary
@@ -53,8 +53,6 @@ class CheckedCuration:
 
 def read_curation_rows(path: Path, display: str, vocab: Vocabulary) -> tuple[CheckedCuration, list[tuple[int, dict]]]:
     """The file's rows by column name, read as contributions are (CSV, TSV, XLSX, Excel's encodings)."""
-    import polars as pl
-
     sheet = read_sheet(Path(path), display)
     checked = CheckedCuration(display, sheet.sheet, problems=list(sheet.problems))
     if sheet.frame is None:
@@ -66,9 +64,7 @@ def read_curation_rows(path: Path, display: str, vocab: Vocabulary) -> tuple[Che
     checked.problems += [replace(p, suggestion=header) if p.code == "missing-column" else p for p in header_problems]
     if any(p.code == "missing-column" for p in header_problems):
         return checked, []
-    frame = sheet.frame.select("line", *[(pl.col(columns[n]) if n in columns else pl.lit("", dtype=pl.String)).alias(n)
-                                         for n in names])
-    rows = [(row["line"], row) for row in frame.to_dicts()]
+    rows = [(row["line"], row) for row in schema_columns(sheet.frame, columns, schema).to_dicts()]
     checked.row_count = len(rows)
     if not rows:
         checked.problems.append(Problem("no-rows", "the file assigns nothing: it has a header but no rows",

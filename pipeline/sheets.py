@@ -207,13 +207,12 @@ def _read_body(body: bytes, shown: str, default_delimiter: str, slow: bool) -> S
             return None
         return Sheet(shown, problems=[Problem("empty-file", "the file has no header row (only blank or '#' lines)",
                                               file=shown, suggestion="start from `ketamap template`")])
-    end = body.find(b"\n", start)
+    rest = _blank_comments(body[start:])  # the header line itself is no comment: it stays as it is
     try:
-        first = body[start:end if end >= 0 else len(body)].decode("utf-8")
+        first = _first_line(rest)
     except UnicodeDecodeError:
         return None
     delimiter = sniff_delimiter(first, default_delimiter)
-    rest = _blank_comments(body[start:])
     sheet = _read_fast(rest, delimiter, header_line)
     if sheet is None:
         if not slow:
