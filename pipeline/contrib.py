@@ -484,8 +484,11 @@ HEADER_CODES = frozenset({"unnamed-column", "duplicate-column", "unknown-column"
 
 
 def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_errors: int | None) -> CheckedFile:
-    """Counts per code (complete), then the problems in line order, capped per severity."""
+    """Counts per code (complete), then the problems in line order (columns as the template orders them),
+    capped per severity."""
     import polars as pl
+
+    order = {field["name"]: rank for rank, field in enumerate(Vocabulary().table_schema(SCHEMA)["fields"])}
 
     counts: dict[str, int] = {}
     for problem in file_problems:
@@ -495,12 +498,13 @@ def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_error
     if table is not None and table.height:
         for code, count in table.group_by("code").len().iter_rows():
             counts[code] = counts.get(code, 0) + count
-        table = table.sort(["line", "code"], maintain_order=True)
+        rank = pl.col("column").replace_strict(order, default=len(order), return_dtype=pl.Int32)
+        table = table.sort([pl.col("line"), rank, pl.col("code")], maintain_order=True)
         if max_errors:
             table = table.filter(pl.int_range(pl.len()).over("severity") < max_errors)
         row_level += [Problem(code, message, checked.path, line, column, value, suggestion, severity)
                       for line, code, column, value, message, suggestion, severity in table.iter_rows()]
-    row_level.sort(key=lambda p: (p.line or 0, p.code))
+    row_level.sort(key=lambda p: (p.line or 0, order.get(p.column, len(order)), p.code))
     if max_errors:
         kept, seen = [], {"error": 0, "warning": 0}
         for problem in row_level:
@@ -740,7 +744,7 @@ def render_text(files: list[CheckedFile], console, max_errors: int | None = None
     for f in files:
         verdict = "[green]valid[/]" if f.valid else "[red]invalid[/]"
         sheet = f" (sheet {escape(repr(f.sheet))})" if f.sheet else ""
-        console.print(f"[bold]{escape(f.path)}[/]{sheet}: {f.row_count} rows, {verdict}")
+        console.print(f"[bold]{escape(f.path)}[/]{sheet}: {f.row_count} row{'' if f.row_count == 1 else 's'}, {verdict}")
         for p in f.problems:
             where = f"line {p.line}" if p.line is not None else "file"
             column = f", {escape(p.column)}" if p.column else ""

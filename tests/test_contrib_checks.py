@@ -261,3 +261,8 @@ def test_duplicates_ignore_letter_case_of_species_and_qualifier_and_reference_or
 def test_package_comparison_ignores_letter_case(tmp_path):
     checked = check(tmp_path, {"species": "RAT"}, package=[package_row(species="rat")])
     assert [p.code for p in checked.problems] == ["already-in-package"]
+
+
+def test_problems_of_a_row_are_listed_in_the_template_s_column_order(tmp_path):
+    checked = check(tmp_path, {"reference": "12345", "region": "Hippocampus", "direction": "up-regulated"})
+    assert [p.column for p in checked.problems if p.line == 2] == ["direction", "region", "reference"]
