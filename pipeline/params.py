@@ -12,6 +12,17 @@ def load_params(root: Path = Path(".")) -> dict:
         return yaml.safe_load(fh)
 
 
+def read_params(root: Path = Path(".")) -> dict:
+    """load_params for a stage: a missing or broken params.yaml is a problem, not a traceback."""
+    from pipeline.problems import Problem, ProblemsFound
+
+    try:
+        return load_params(root)
+    except (OSError, yaml.YAMLError) as error:
+        raise ProblemsFound([Problem("unreadable-params", f"cannot read params.yaml: {error}",
+                                     file="params.yaml")]) from None
+
+
 def load_source(root: Path = Path(".")) -> dict:
     """params.yaml's `source` settings, for the commands that run beside `dvc repro`; ProblemsFound if unreadable."""
     from pipeline.problems import Problem, ProblemsFound

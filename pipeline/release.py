@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.params import load_params
+from pipeline.params import read_params
 from pipeline.problems import Problem, ProblemsFound, render_text
 from pipeline.stage import run_stage
 from pipeline.tables import atomic_write_bytes, sha256_bytes
@@ -463,10 +463,7 @@ def changelog_warnings(release: Release, changelog: str) -> list[Problem]:
 
 def run(root: Path = Path(".")) -> None:
     """Stage entry point: `python -m pipeline.release` (called by `dvc repro`)."""
-    try:
-        params = load_params(root)
-    except (OSError, yaml.YAMLError) as error:
-        raise ProblemsFound([Problem("unreadable-params", f"cannot read params.yaml: {error}", file="params.yaml")])
+    params = read_params(root)
     outputs = build(root, params)
     release = release_from_params(params)
     warnings = changelog_warnings(release, (root / CHANGELOG_FILE).read_text(encoding="utf-8"))

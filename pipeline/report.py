@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.package import review_citation
-from pipeline.params import load_params
+from pipeline.params import read_params
 from pipeline.problems import Problem, ProblemsFound
 from pipeline.stage import run_stage
 from pipeline.tables import atomic_write_bytes
@@ -855,12 +855,7 @@ def build(root: Path, params: dict, out: Path | None = None, data: Path | None =
 
 def draw(root: Path = Path("."), out: Path | None = None, data: Path | None = None) -> list[Path]:
     """Build and write the three files; `out` defaults to reports/, `data` to paths.published."""
-    import yaml
-
-    try:
-        params = load_params(root)
-    except (OSError, yaml.YAMLError) as error:
-        raise ProblemsFound([Problem("unreadable-params", f"cannot read params.yaml: {error}", file="params.yaml")])
+    params = read_params(root)
     outputs = build(root, params, out, data)
     for path, data_bytes in outputs.items():
         atomic_write_bytes(path, data_bytes)
