@@ -1,7 +1,7 @@
 """What accepted contributions and curation cost the build: the stages, whole processes, in a copy.
 
 In a temporary copy of the repository, times `ketamap add` of a generated valid contribution of
---rows rows, then each stage as `dvc repro` runs it (`python -m pipeline.extract`, `.validate`,
+--rows rows, then each stage as `dvc repro` runs it (`python -m pipeline.sources.export`, `.validate`,
 `.package`) three ways: with empty data/contrib and data/curation (today's build), with the
 contribution, and with the contribution plus a curation file assigning a region and a reference
 to every review finding. Prints wall seconds, CPU seconds and peak memory of each process.
@@ -23,7 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from bench_validate import generate, measure  # noqa: E402
 from conftest import copy_project  # noqa: E402
-from pipeline.tables import read_csv  # noqa: E402
+from pipeline.core.files import read_csv  # noqa: E402
 
 STAGES = ["extract", "validate", "package"]
 
@@ -36,7 +36,7 @@ def curation_csv(findings: list[dict]) -> str:
 
 def run_stages(project: Path, label: str) -> None:
     for stage in STAGES:
-        seconds, rss, status, _, cpu = measure([sys.executable, "-m", f"pipeline.{stage}"], cwd=project)
+        seconds, rss, status, _, cpu = measure([sys.executable, "-m", "pipeline.cli.stage", stage], cwd=project)
         print(f"  {label:<31} {stage:<9} {seconds:7.2f} s  {cpu:7.2f} s CPU  {rss:7.0f} MB peak  exit {status}")
         if status != 0:
             raise SystemExit(f"{stage} failed in {label}")

@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.contrib import contribution_schema  # noqa: E402
-from pipeline.vocab import Vocabulary  # noqa: E402
+from pipeline.contributions.rules import contribution_schema  # noqa: E402
+from pipeline.core.vocab import Vocabulary  # noqa: E402
 
 COLUMNS = ["molecule", "measure", "direction", "population", "region", "species", "reference", "qualifier", "notes"]
 BREAKAGES = [("region", "Hippocampus"), ("direction", "up-regulated"), ("reference", "12345"),

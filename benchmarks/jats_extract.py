@@ -11,8 +11,8 @@ import re
 import time
 from pathlib import Path
 
-from pipeline.jats import jats_findings, parse_jats
-from pipeline.vocab import Vocabulary
+from pipeline.sources.jats import jats_findings, parse_jats
+from pipeline.core.vocab import Vocabulary
 
 FIXTURE = Path("tests/fixtures/jats/table1-like.xml")
 

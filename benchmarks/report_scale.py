@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.report import evidence_map, read_tables, render_figure, render_html  # noqa: E402
+from pipeline.report.evidence_map import evidence_map, read_tables, render_figure, render_html  # noqa: E402
 
 
 def grown(tables: dict, size: int) -> dict:

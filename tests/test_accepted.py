@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from pipeline.accepted import fold_in, input_files, source_id_for
-from pipeline.params import load_params
-from pipeline.problems import ProblemsFound
-from pipeline.tables import read_csv
-from pipeline.vocab import Vocabulary
+from pipeline.contributions.intake import fold_in, input_files, source_id_for
+from pipeline.core.settings import load_params
+from pipeline.core.problems import ProblemsFound
+from pipeline.core.files import read_csv
+from pipeline.core.vocab import Vocabulary
 
 PARAMS = load_params(ROOT)
 
@@ -72,7 +72,7 @@ def contributed(**changes: object) -> dict:
 
 
 def test_a_contributed_finding_id_depends_on_its_content_only():
-    from pipeline.accepted import contributed_findings
+    from pipeline.contributions.intake import contributed_findings
 
     def one_id(row: dict, source_id: str = "contrib-a") -> str:
         return contributed_findings([row], source_id, Vocabulary())[0]["finding_id"]

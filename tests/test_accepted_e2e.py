@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from conftest import run_dvc, tool_env
-from pipeline.tables import read_csv
+from pipeline.core.files import read_csv
 
 PACKAGE = ["datapackage.json", "data/findings.csv", "data/molecules.csv", "data/regions.csv", "data/sources.csv"]
 CURATION_HEADER = "finding_id,region,population,references,curator,notes\n"

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from conftest import tool_env
-from pipeline.tables import read_csv
+from pipeline.core.files import read_csv
 
 CURATION_HEADER = "finding_id,region,population,references,curator,notes\n"
 

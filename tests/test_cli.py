@@ -8,7 +8,7 @@ import sys
 from typer.main import get_command
 
 from conftest import ROOT, tool_env
-from pipeline.cli import app
+from pipeline.cli.app import app
 
 
 def test_help_lists_every_command_with_an_example():

@@ -1,4 +1,4 @@
-"""pipeline.contrib: every rule of SPEC.md's "Contributed updates", by line, column, value and fix."""
+"""pipeline.contributions.rules: every rule of SPEC.md's "Contributed updates", by line, column, value and fix."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from pipeline.contrib import ROW_KEYS, check_file, contribution_schema
-from pipeline.tables import read_csv
-from pipeline.vocab import Vocabulary
+from pipeline.contributions.rules import ROW_KEYS, check_file, contribution_schema
+from pipeline.core.files import read_csv
+from pipeline.core.vocab import Vocabulary
 
 VOCAB = Vocabulary()
 COLUMNS = ["molecule", "measure", "direction", "population", "region", "species", "reference", "qualifier", "notes"]

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES
-from pipeline.contrib import check_file
-from pipeline.problems import Problem
-from pipeline.sheets import SPACES, _blank_comments, _read_fast, _read_slow, read_sheet
-from pipeline.vocab import Vocabulary
+from pipeline.contributions.rules import check_file
+from pipeline.core.problems import Problem
+from pipeline.contributions.sheets import SPACES, _blank_comments, _read_fast, _read_slow, read_sheet
+from pipeline.core.vocab import Vocabulary
 
 VOCAB = Vocabulary()
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

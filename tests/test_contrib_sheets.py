@@ -1,4 +1,4 @@
-"""pipeline.sheets: the files contributors really send become a header and rows with their lines."""
+"""pipeline.contributions.sheets: the files contributors really send become a header and rows with their lines."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from conftest import FIXTURES
-from pipeline.sheets import _read_fast, _read_slow, read_delimited, read_sheet
+from pipeline.contributions.sheets import _read_fast, _read_slow, read_delimited, read_sheet
 
 HERE = FIXTURES / "contrib"
 HEADER = "molecule,measure,direction,population,region,species,reference,qualifier,notes"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from pipeline.curation import apply_curation, check_curation
-from pipeline.tables import read_csv
-from pipeline.vocab import Vocabulary
+from pipeline.contributions.curation import apply_curation, check_curation
+from pipeline.core.files import read_csv
+from pipeline.core.vocab import Vocabulary
 
 VOCAB = Vocabulary()
 FINDINGS = read_csv(ROOT / "data" / "interim" / "findings.csv")

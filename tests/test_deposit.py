@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import pipeline.zenodo as zenodo
-from pipeline.cli import app
+import pipeline.publish.zenodo as zenodo
+from pipeline.cli.app import app
 from fake_zenodo import FakeZenodo
 
 TOKEN = "tok-Zq81xN3vPp0sECRET-7c41"

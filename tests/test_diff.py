@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pipeline.changelog import BEGIN, END, changelog_entry, previous_release_tag, update_changelog
-from pipeline.cli import app
-from pipeline.diff import PackageVersion, diff_packages, diff_versions, empty_version, read_version
-from pipeline.problems import ProblemsFound
+from pipeline.datapackage.changelog import BEGIN, END, changelog_entry, previous_release_tag, update_changelog
+from pipeline.cli.app import app
+from pipeline.datapackage.diff import PackageVersion, diff_packages, diff_versions, empty_version, read_version
+from pipeline.core.problems import ProblemsFound
 
 FIELDS = ["finding_id", "molecule_label", "direction", "region_id"]
 BASE = [

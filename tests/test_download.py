@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from local_http import Handler, serve
-from pipeline.cli import app
-from pipeline.download import Limits, download, exit_code
-from pipeline.problems import Problem, ProblemsFound
+from pipeline.cli.app import app
+from pipeline.publish.download import Limits, download, exit_code
+from pipeline.core.problems import Problem, ProblemsFound
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME, VERSION = "ketamap", "0.1.0"
@@ -543,7 +543,7 @@ def test_progress_bar_does_not_change_the_result(server, tmp_path):
 
 
 def test_invenio_rdm_shaped_record_files_are_understood():
-    from pipeline.download import release_file
+    from pipeline.publish.download import release_file
 
     record = {"id": 7, "files": {"enabled": True, "entries": {"ketamap-0.1.0.zip": {
         "key": "ketamap-0.1.0.zip", "size": 10, "checksum": "md5:" + "a" * 32,

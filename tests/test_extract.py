@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, RAW_EXPORT, ROOT
-from pipeline.extract import extract_review, parse_cell, parse_export, review_findings, split_row
-from pipeline.problems import ProblemsFound
-from pipeline.vocab import Vocabulary
+from pipeline.findings.cells import parse_cell
+from pipeline.sources.export import parse_export, review_findings, split_row
+from pipeline.sources.review import extract_review
+from pipeline.core.problems import ProblemsFound
+from pipeline.core.vocab import Vocabulary
 
 SOURCE = {"id": "kang-2022", "title": "The Mechanisms Behind …", "license": "CC-BY-4.0"}
 VOCAB = Vocabulary()

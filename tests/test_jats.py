@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, RAW_EXPORT, ROOT, tool_env
-from pipeline.extract import extract_review
-from pipeline.jats import extract_from_jats, jats_findings, parse_jats
-from pipeline.problems import ProblemsFound
-from pipeline.reconcile import read_export, reconcile
-from pipeline.vocab import Vocabulary
+from pipeline.sources.review import extract_from_jats, extract_review
+from pipeline.sources.jats import jats_findings, parse_jats
+from pipeline.core.problems import ProblemsFound
+from pipeline.sources.reconcile import read_export, reconcile
+from pipeline.core.vocab import Vocabulary
 
 JATS = FIXTURES / "jats"
 VOCAB = Vocabulary()
@@ -239,7 +239,7 @@ REAL = JATS / "real" / "1471-2180-11-174.nxml"
 
 
 def test_real_pmc_file_metadata_references_and_citation_cells_are_read():
-    from pipeline.jats import descendants, find_article, parse_xml, read_citations, reference_list
+    from pipeline.sources.jats import descendants, find_article, parse_xml, read_citations, reference_list
 
     doc = parse_xml(REAL.read_bytes(), "real.nxml")  # a DOCTYPE naming an external DTD is fine
     article = find_article(doc, "real.nxml")

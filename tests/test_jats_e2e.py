@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import FIXTURES, ROOT, run_dvc, tool_env
-from pipeline.tables import read_csv
+from pipeline.core.files import read_csv
 from test_pipeline_e2e import digests
 
 JATS = FIXTURES / "jats"

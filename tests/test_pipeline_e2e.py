@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, run_dvc, tool_env
-from pipeline.params import load_params
+from pipeline.core.settings import load_params
 
 RELEASE = load_params(ROOT)["release"]
 

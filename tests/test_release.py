@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.problems import ProblemsFound
-from pipeline.release import REPORT_FILES, build, orcid_checksum_ok, release_from_params, run
+from pipeline.core.problems import ProblemsFound
+from pipeline.publish.bundle import REPORT_FILES, build, orcid_checksum_ok, release_from_params
+from pipeline.stages.release import run
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "release"
@@ -364,22 +365,22 @@ def test_a_missing_evidence_map_is_reported_with_the_stage_that_builds_it(tmp_pa
 def test_failed_stage_exits_1_and_leaves_the_last_release_untouched(tmp_path):
     root = write_project(tmp_path / "p")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    first = subprocess.run([sys.executable, "-m", "pipeline.release"], cwd=root, env=env, capture_output=True, text=True)
+    first = subprocess.run([sys.executable, "-m", "pipeline.cli.stage", "release"], cwd=root, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     before = (root / "dist/ketamap-0.2.0.zip").read_bytes()
     (root / "data/findings.csv").write_text("broken\n", encoding="utf-8")
-    second = subprocess.run([sys.executable, "-m", "pipeline.release"], cwd=root, env=env, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-m", "pipeline.cli.stage", "release"], cwd=root, env=env, capture_output=True, text=True)
     assert second.returncode == 1
     assert "stale-package" in second.stderr and "Traceback" not in second.stderr
     assert (root / "dist/ketamap-0.2.0.zip").read_bytes() == before
     assert not [p for p in (root / "dist").iterdir() if p.name.endswith(".tmp")]
 
 
-def test_a_changelog_without_the_version_warns_but_releases(tmp_path, capsys):
+def test_a_changelog_without_the_version_warns_but_releases(tmp_path):
     root = write_project(tmp_path / "p")
     (root / "CHANGELOG.md").write_text("# Changelog\n\n## [0.1.0]\n", encoding="utf-8")
-    run(root)
-    assert "changelog-entry-missing" in capsys.readouterr().err
+    warnings = run(root)
+    assert [p.code for p in warnings] == ["changelog-entry-missing"]
     assert (root / "dist/ketamap-0.2.0.zip").exists()
 
 
@@ -515,6 +516,6 @@ def test_unreadable_params_is_a_problem_not_a_traceback(tmp_path):
     root = write_project(tmp_path / "p")
     (root / "params.yaml").write_text("release: [unclosed\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "pipeline.release"], cwd=root, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli.stage", "release"], cwd=root, env=env, capture_output=True, text=True)
     assert done.returncode == 1
     assert "unreadable-params" in done.stderr and "Traceback" not in done.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from conftest import run_dvc, tool_env
-from pipeline.tables import read_csv
+from pipeline.core.files import read_csv
 from test_accepted_e2e import CONTRIB_HEADER, TWO_ROWS
 
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, copy_project, run_dvc, tool_env
-from pipeline.params import load_params
-from pipeline.problems import ProblemsFound
-from pipeline.report import (DEFAULT_DPI, LOST, agreement, build, evidence_map, figure_size, read_tables,
+from pipeline.core.settings import load_params
+from pipeline.core.problems import ProblemsFound
+from pipeline.report.evidence_map import (DEFAULT_DPI, LOST, agreement, build, evidence_map, figure_size, read_tables,
                              render_html)
 
 FIXTURE_DATA = Path(__file__).resolve().parent / "fixtures" / "report" / "data"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from pipeline.tables import read_csv
-from pipeline.validate import check_tables, validate_package
-from pipeline.vocab import RESOURCES, Vocabulary
+from pipeline.core.files import read_csv
+from pipeline.datapackage.validation import check_tables, validate_package
+from pipeline.core.vocab import RESOURCES, Vocabulary
 
 VOCAB = Vocabulary()
 SCHEMAS = {name: VOCAB.table_schema(name) for name in RESOURCES}

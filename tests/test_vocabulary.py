@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from conftest import ROOT
-from pipeline.tables import read_csv
-from pipeline.vocab import Vocabulary
+from pipeline.core.files import read_csv
+from pipeline.core.vocab import Vocabulary
 
 VOCAB = Vocabulary()
 REFERENCE = ROOT / "schemas" / "reference"

@@ -1,0 +1,391 @@
+"""`ketamap`: a thin command line over the `pipeline` library.
+
+Every command is a short function that calls the library; heavy libraries are imported inside
+the commands so that `ketamap --help` starts fast. Exit codes everywhere: 0 success, 1 the
+data is invalid or verification failed, 2 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(
+    name="ketamap",
+    help="Validate, build, diff, download and deposit the ketamap data package.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def ketamap() -> None:
+    """Validate, build, diff, download and deposit the ketamap data package.
+
+    Exit codes: 0 success, 1 the data is invalid or verification failed, 2 usage error or
+    unreadable input. `dvc repro` rebuilds the package; these commands work around it.
+    """
+
+
+# `ketamap --help` groups the commands by who uses them.
+CONTRIBUTE = "Contribute findings"
+USE = "Use a release"
+MAINTAIN = "Build and release (maintainers)"
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+@app.command(rich_help_panel=MAINTAIN)
+def deposit(
+    production: bool = typer.Option(False, "--production/--sandbox",
+                                    help="Deposit on zenodo.org instead of the sandbox (the default)."),
+    publish: bool = typer.Option(False, "--publish", help="Publish the draft (mints a DOI; cannot be undone)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; send nothing."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Release zip (default: dist/<name>-<version>.zip from params.yaml)."),
+    metadata: Path = typer.Option(Path(".zenodo.json"), "--metadata", help="Zenodo metadata file."),
+    state: Path = typer.Option(Path("release/zenodo-deposits.json"), "--state",
+                               help="Where deposits are recorded for the next release."),
+    api: Optional[str] = typer.Option(None, "--api", envvar="KETAMAP_ZENODO_API", show_envvar=True,
+                                      help="Zenodo API base URL (overrides --sandbox/--production)."),
+) -> None:
+    """Deposit the release bundle on Zenodo: a new deposition the first time, a new version after.
+
+    The token comes from ZENODO_TOKEN (scopes deposit:write, deposit:actions) and is sent only as a Bearer header. Without --publish the draft stays open for review; running the command again resumes it. Deposits are recorded in release/zenodo-deposits.json.
+
+    Example:  ketamap deposit --sandbox --dry-run && ketamap deposit --sandbox --publish
+    """
+    from pipeline.cli.deposit import deposit_command
+
+    raise typer.Exit(deposit_command(production=production, publish=publish, dry_run=dry_run, bundle=bundle,
+                                 metadata=metadata, state=state, api=api))
+
+
+# --- release: diff, changelog (pipeline.datapackage) ---------------------------------------
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command(rich_help_panel=USE)
+def diff(
+    old: str = typer.Argument(..., help="Older version: a folder, a datapackage.json, a release zip or a git revision."),
+    new: str = typer.Argument(..., help="Newer version, in any of the same forms."),
+    format: DiffFormat = typer.Option(DiffFormat.text, "--format", help="text, json or markdown."),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when the versions differ (like git diff)."),
+) -> None:
+    """Findings added, removed and changed (field by field) between two versions, by finding_id.
+
+    Example: ketamap diff v0.1.0 . --format markdown
+    """
+    from pipeline.core.problems import ProblemsFound, render_text
+    from pipeline.datapackage.diff import RENDERERS, diff_packages
+
+    try:
+        result = diff_packages(old, new)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        raise typer.Exit(2)
+    typer.echo(RENDERERS[format.value](result), nl=False)
+    raise typer.Exit(1 if exit_code and not result.identical else 0)
+
+
+@app.command(rich_help_panel=MAINTAIN)
+def changelog(
+    since: Optional[str] = typer.Option(None, "--since", help="The previous release (git revision, folder or zip); "
+                                        "default: the highest vX.Y.Z tag below release.version."),
+    write: bool = typer.Option(False, "--write", help="Put the entry into CHANGELOG.md (between markers)."),
+) -> None:
+    """The data changes since the previous release, as CHANGELOG.md's generated entry.
+
+    Example: dvc repro && ketamap changelog --write && dvc repro
+    """
+    from pipeline.core.files import atomic_write_text
+    from pipeline.core.problems import Problem, ProblemsFound, render_text
+    from pipeline.core.settings import load_params
+    from pipeline.core.versions import SEMVER
+    from pipeline.datapackage.changelog import (
+        changelog_entry,
+        previous_release_tag,
+        update_changelog,
+    )
+    from pipeline.datapackage.diff import (
+        diff_packages,
+        diff_versions,
+        empty_version,
+        read_version,
+    )
+
+    try:
+        release = load_params(Path("."))["release"]
+        version, date = str(release["version"]), str(release["date"])
+        if not SEMVER.match(version):
+            raise ProblemsFound([Problem("bad-version", "release.version is not a semantic version",
+                                         file="params.yaml", value=version)])
+        previous = since or previous_release_tag(Path("."), version)
+        current = read_version(".")
+        if current.version != version:
+            raise ProblemsFound([Problem("params-mismatch", f"datapackage.json is version {current.version} but "
+                                         f"params.yaml says {version}", file="datapackage.json",
+                                         suggestion="run `dvc repro` first")])
+        result = diff_packages(previous, ".") if previous else diff_versions(empty_version(), current)
+        entry = changelog_entry(result, previous)
+        if write:
+            path = Path("CHANGELOG.md")
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            atomic_write_text(path, update_changelog(text, version, date, entry))
+    except (OSError, KeyError, TypeError) as error:
+        typer.echo(f"params.yaml or CHANGELOG.md: error [unreadable] {error}", err=True)
+        raise typer.Exit(2)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        raise typer.Exit(2)
+    typer.echo(entry, nl=False)
+
+
+@app.command(rich_help_panel=USE)
+def download(
+    source: str = typer.Argument(..., help="Zenodo DOI or record URL, https URL of a release zip or "
+                                           "datapackage.json, or a local zip, folder or datapackage.json."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Target folder (default ./<name>-<version>)."),
+    version: Optional[str] = typer.Option(None, "--version", help="Pick this version of a Zenodo record "
+                                                                  "(any DOI of the concept); elsewhere, require it."),
+    zenodo_api: Optional[str] = typer.Option(None, "--zenodo-api", envvar="KETAMAP_ZENODO_API", show_envvar=True,
+                                             help="Zenodo API base (default https://zenodo.org/api)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a target folder that holds something else."),
+) -> None:
+    """Download a release, verify every checksum and validate it; only then move it into the target folder.
+
+    Example: ketamap download 10.5281/zenodo.1234567 --to ketamap-data
+
+    Exit 0: verified and in place (or already there, identical). Exit 1: verification failed, nothing written. Exit 2: the source could not be reached or used.
+    """
+    from pipeline.cli.download import download_command
+
+    raise typer.Exit(download_command(source, to, version, zenodo_api, replace))
+
+
+# --- jats: fetch-source, reconcile (pipeline.sources) ---------------------------------------
+
+
+class FetchServer(str, Enum):
+    auto = "auto"
+    europepmc = "europepmc"
+    pmc = "pmc"
+
+
+@app.command("fetch-source", rich_help_panel=MAINTAIN)
+def fetch_source(
+    server: FetchServer = typer.Option(FetchServer.auto, "--from", help="europepmc, pmc, or auto (Europe PMC, then PMC)."),
+    pmcid: Optional[str] = typer.Option(None, "--pmcid", help="Article to fetch (default: the PMCID in the text export)."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Where to write it (default: source.jats in params.yaml)."),
+    europepmc_url: Optional[str] = typer.Option(None, "--europepmc-url", envvar="KETAMAP_EUROPEPMC_URL", show_envvar=True,
+                                                help="Europe PMC REST base (default https://www.ebi.ac.uk/europepmc/webservices/rest)."),
+    pmc_url: Optional[str] = typer.Option(None, "--pmc-url", envvar="KETAMAP_PMC_OAI_URL", show_envvar=True,
+                                          help="PMC OAI-PMH endpoint (default https://www.ncbi.nlm.nih.gov/pmc/oai/oai.cgi)."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each server."),
+    force: bool = typer.Option(False, "--force", help="Replace a different file already at the target."),
+) -> None:
+    """Download the article's JATS XML (needs internet) into data/raw/, with a .sha256 record; never run by dvc repro.
+
+    Then set source.kind: jats in params.yaml and run `dvc repro`. Exit 0: fetched (or already up to date). Exit 2: nothing could be fetched; nothing was changed.
+
+    Example: ketamap fetch-source && ketamap reconcile
+    """
+    from pipeline.cli.jats import fetch_command
+
+    raise typer.Exit(fetch_command(to, pmcid, server.value, europepmc_url, pmc_url, timeout, force))
+
+
+@app.command(rich_help_panel=MAINTAIN)
+def reconcile(
+    export: Optional[Path] = typer.Option(None, "--export", help="Text export (default: source.export in params.yaml)."),
+    jats: Optional[Path] = typer.Option(None, "--jats", help="JATS XML (default: source.jats in params.yaml)."),
+    table: Optional[str] = typer.Option(None, "--table", help="Table label (default: source.jats_table, 'Table 1')."),
+    format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json."),
+) -> None:
+    """Compare the text export and the JATS table row by row: molecule, and each row's (direction, qualifier) cells.
+
+    Exit 0: the sources agree. Exit 1: every disagreement is listed (or a source is invalid). Exit 2: a file is missing, or params.yaml cannot be read.
+
+    Example: ketamap reconcile --jats data/raw/PMC9082546.xml --format json
+    """
+    from pipeline.cli.jats import reconcile_command
+
+    raise typer.Exit(reconcile_command(export, jats, table, format.value))
+
+
+# --- contributions: validate, template (pipeline.contributions, pipeline.publish.verify) -----
+
+
+class TemplateFormat(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@app.command(rich_help_panel=CONTRIBUTE)
+def validate(
+    paths: List[Path] = typer.Argument(..., help="Contributions (.csv, .tsv, .txt, .xlsx) or packages "
+                                                 "(a datapackage.json, a folder holding one, a release zip)."),
+    format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text (for people) or json."),
+    max_errors: int = typer.Option(50, "--max-errors", min=0, help="List at most N errors and N warnings per "
+                                   "file; 0 lists all. Counts per problem code are always complete."),
+    package: Optional[Path] = typer.Option(None, "--package", help="Compare with this package (findings.csv, "
+                                           "datapackage.json or folder); default: ./data/findings.csv if it exists."),
+    no_package: bool = typer.Option(False, "--no-package", help="Do not compare with any package."),
+    curation: bool = typer.Option(False, "--curation", help="Check curation files (finding_id, region, …); "
+                                  "files in data/curation/ always are."),
+) -> None:
+    """Check contributed findings or whole packages: every problem at once, by line and column, with a fix.
+
+    Example: ketamap validate my-findings.xlsx --format json
+
+    Exit 0: valid. Exit 1: problems found. Exit 2: a file is missing, of an unsupported kind or unreadable.
+    """
+    from pipeline.cli.render import render_text
+    from pipeline.contributions.rules import report_json
+    from pipeline.core.files import read_csv
+    from pipeline.core.vocab import Vocabulary
+    from pipeline.publish.verify import exit_code, findings_path, validate_files
+
+    findings = None
+    if not no_package:
+        source = findings_path(package) if package else Path("data/findings.csv")
+        if package and (source is None or not source.is_file()):
+            typer.echo(f"{package}: error [not-found] no findings table found for --package", err=True)
+            raise typer.Exit(2)
+        if source.is_file():
+            try:
+                findings = read_csv(source)
+            except (OSError, UnicodeDecodeError, ValueError) as error:
+                typer.echo(f"{source}: error [unreadable-file] cannot read the package's findings: {error}", err=True)
+                raise typer.Exit(2)
+    files = validate_files(paths, findings, Vocabulary(), max_errors or None, curation)
+    if format is OutputFormat.json:
+        import json
+
+        typer.echo(json.dumps(report_json(files), ensure_ascii=False, indent=2))
+    else:
+        from rich.console import Console
+
+        render_text(files, Console(highlight=False, soft_wrap=True), max_errors)
+    raise typer.Exit(exit_code(files))
+
+
+@app.command(rich_help_panel=CONTRIBUTE)
+def template(
+    format: TemplateFormat = typer.Option(TemplateFormat.csv, "--format", help="csv or xlsx."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (default: standard output)."),
+) -> None:
+    """An empty contribution: the header and one commented example row (xlsx: a sheet 'example').
+
+    Example: ketamap template --format xlsx --output my-findings.xlsx
+    """
+    from pipeline.contributions.templates import template_csv, template_xlsx
+    from pipeline.core.files import atomic_write_bytes
+
+    data = template_xlsx() if format is TemplateFormat.xlsx else template_csv()
+    if output is None:
+        if format is TemplateFormat.xlsx and sys.stdout.isatty():
+            typer.echo("error [usage] an .xlsx file cannot go to a terminal; give --output PATH", err=True)
+            raise typer.Exit(2)
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        atomic_write_bytes(output, data)
+    except OSError as error:
+        typer.echo(f"{output}: error [unwritable] {error.strerror or error}", err=True)
+        raise typer.Exit(2)
+
+
+# --- report: the evidence map (pipeline.report) ---------------------------------------------
+
+
+@app.command(rich_help_panel=MAINTAIN)
+def report(
+    out: Path = typer.Option(Path("reports"), "--out", help="Folder for evidence-map.html, .svg and .png."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of the published tables "
+                                        "(default: paths.published in params.yaml)."),
+) -> None:
+    """Draw the evidence map of the published tables: a self-contained HTML page, SVG and PNG.
+
+    `dvc repro` builds the same files into reports/; this command draws them anywhere, for example
+    from a downloaded release. Exit 1 when the tables contradict each other, 2 when they cannot be read.
+
+    Example: ketamap report --out /tmp/map && xdg-open /tmp/map/evidence-map.html
+    """
+    from pipeline.core.problems import ProblemsFound, render_text
+    from pipeline.report.evidence_map import draw
+
+    try:
+        written = draw(Path("."), out, data)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        unreadable = {"unreadable-table", "unreadable-params", "missing-column", "missing-param", "bad-param"}
+        raise typer.Exit(2 if any(p.code in unreadable for p in found.problems) else 1)
+    for path in written:
+        typer.echo(str(path))
+
+
+# --- contributions and curation: add (pipeline.contributions.intake) ------------------------
+
+
+@app.command(rich_help_panel=CONTRIBUTE)
+def add(
+    path: Path = typer.Argument(..., help="A contribution or, with --curation, a curation file (CSV, TSV, XLSX)."),
+    curation: bool = typer.Option(False, "--curation", help="Add a curation file to data/curation/ "
+                                                            "instead of a contribution to data/contrib/."),
+) -> None:
+    """Validate a file, then place it under data/contrib/ (or data/curation/) for the next `dvc repro`.
+
+    An invalid file changes nothing (exit 1); a different file of the same name is never overwritten (exit 2).
+
+    Example: ketamap add my-findings.csv && dvc repro
+    """
+    from pipeline.contributions.intake import Refused, add_file
+    from pipeline.core.problems import ProblemsFound, render_text
+    from pipeline.core.settings import load_params
+    from pipeline.core.vocab import Vocabulary
+
+    root = Path(".")
+    if not (root / "params.yaml").is_file():
+        typer.echo("error [not-a-project] run `ketamap add` in the ketamap repository (no params.yaml here)", err=True)
+        raise typer.Exit(2)
+    try:
+        destination, copied = add_file(path, root, load_params(root), Vocabulary(root / "schemas"), curation)
+    except Refused as refused:
+        typer.echo(render_text(refused.problems), err=True)
+        raise typer.Exit(2)
+    except ProblemsFound as found:
+        typer.echo(render_text(found.problems), err=True)
+        typer.echo(f"\n{path}: not added; fix the problems above and run `ketamap add` again.", err=True)
+        raise typer.Exit(1)
+    except OSError as error:
+        typer.echo(f"{path}: error [unreadable] {error}", err=True)
+        raise typer.Exit(2)
+    where = destination.as_posix()
+    typer.echo(f"added {where}; run `dvc repro` to rebuild the package." if copied
+               else f"{where} is already there (identical); nothing to do.")
+
+
+# Panels in the order people meet the project: contributors, users, maintainers (stable within a panel).
+app.registered_commands.sort(key=lambda command: [CONTRIBUTE, USE, MAINTAIN].index(command.rich_help_panel))

@@ -1,0 +1,216 @@
+"""What people add, folded into the build: accepted contributions and the curation overlay.
+
+`data/contrib/` holds accepted contribution files, `data/curation/` curation files (each folder
+also holds a README.md, which is not data). The extract stage reads them in name order, checks
+every file as `ketamap validate` does, and stops with all problems when one is invalid, so the
+last good package stays as it was. A contributed finding's id is a hash of its content: the
+same finding gets the same id whatever the file's name or row order.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.contributions.curation import (
+    CheckedCuration,
+    apply_curation,
+    check_curation,
+)
+from pipeline.core.files import atomic_write_bytes, read_csv, sha256_file
+from pipeline.core.problems import Problem, ProblemsFound
+from pipeline.core.vocab import Vocabulary
+from pipeline.findings.ids import content_key, finding_id
+from pipeline.findings.record import finding_record
+
+NOT_DATA = {"README.md"}
+# By sending a file, a contributor or curator agrees to publish it under the package's licence.
+CONTRIBUTION_LICENSE = "CC-BY-4.0"
+
+
+def input_files(folder: Path) -> list[Path]:
+    """The data files of a folder, sorted by name (hidden files and README.md are not data)."""
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                   and p.name not in NOT_DATA), key=lambda p: p.name)
+
+
+def nested_folders(folder: Path, root: Path) -> list[Problem]:
+    """A folder inside data/contrib/ or data/curation/ would be skipped silently: say so instead."""
+    if not folder.is_dir():
+        return []
+    return [Problem("nested-folder", "files in sub-folders are not read", file=_display(p, root),
+                    suggestion=f"move its files into {_display(folder, root)}/ itself")
+            for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+
+
+def source_id_for(prefix: str, path: Path) -> str:
+    """`data/contrib/Smith 2024.xlsx` → `contrib-smith-2024`."""
+    return f"{prefix}-" + (re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "file")
+
+
+def file_source(source_id: str, kind: str, display: str, path: Path, authors: str = "") -> dict:
+    return {"source_id": source_id, "kind": kind, "title": path.name, "authors": authors,
+            "license": CONTRIBUTION_LICENSE, "path": display, "sha256": sha256_file(path)}
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _distinct_source_ids(paths: list[Path], prefix: str, root: Path) -> list[Problem]:
+    seen: dict[str, Path] = {}
+    problems = []
+    for path in paths:
+        source_id = source_id_for(prefix, path)
+        if source_id in seen:
+            problems.append(Problem("source-id-clash", f"the file's source id {source_id!r} is also that of "
+                                    f"{seen[source_id].name}", file=_display(path, root), value=path.name,
+                                    suggestion="rename one of the two files"))
+        seen.setdefault(source_id, path)
+    return problems
+
+
+def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Vocabulary) -> dict[str, list[dict]]:
+    """The extracted tables plus accepted contributions, then the curation overlay; raise every problem."""
+    findings = list(tables["findings"])
+    sources = list(tables["sources"])
+    problems: list[Problem] = []
+
+    problems += nested_folders(root / params["contrib"]["dir"], root)
+    problems += nested_folders(root / params["curation"]["dir"], root)
+    contrib_files = input_files(root / params["contrib"]["dir"])
+    if contrib_files:
+        from pipeline.contributions.rules import check_file
+
+        problems += _distinct_source_ids(contrib_files, "contrib", root)
+    for path in contrib_files:
+        display = _display(path, root)
+        checked = check_file(path, vocab, package_findings=findings)
+        errors = [p for p in checked.problems if p.severity == "error"]
+        if errors:
+            problems += [_with_file(p, display) for p in errors]
+            continue
+        source_id = source_id_for("contrib", path)
+        sources.append(file_source(source_id, "contribution", display, path))
+        findings += contributed_findings(checked.rows, source_id, vocab)
+
+    curation_files = input_files(root / params["curation"]["dir"])
+    problems += _distinct_source_ids(curation_files, "curation", root)
+    curations = check_curation([(p, _display(p, root)) for p in curation_files], vocab, findings)
+    problems += [p for checked in curations for p in checked.problems if p.severity == "error"]
+    if problems:
+        raise ProblemsFound(problems)
+    assignments = [a for checked in curations for a in checked.assignments]
+    for path, checked in zip(curation_files, curations):
+        curators = list(dict.fromkeys(a.curator for a in checked.assignments))
+        sources.append(file_source(source_id_for("curation", path), "curation", checked.path, path, ";".join(curators)))
+    return {**tables, "findings": apply_curation(findings, assignments), "sources": sources}
+
+
+def _with_file(problem: Problem, display: str) -> Problem:
+    from dataclasses import replace
+
+    return replace(problem, file=display)
+
+
+def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Vocabulary) -> list[dict]:
+    """The valid rows of one contribution file as findings: located and cited by the contributor."""
+    findings = []
+    for row in rows:
+        molecule = vocab.molecule_by_id[row["molecule_id"]]
+        findings.append(finding_record(
+            finding_id=finding_id("contribution", *content_key(row)),
+            source_id=source_id,
+            molecule_label=row["molecule_label"],
+            molecule=molecule,
+            measure=row["measure"],
+            direction=row["direction"],
+            population=row["population"],
+            region_id=row["region_id"],
+            location_status="reported",
+            species=row["species"],
+            qualifier=row["qualifier"],
+            references=row["references"],
+            citation_status="cited",
+            label_truncated=molecule["label_truncated"] == "true",
+            source_row=row["line"],
+            source_cell="",
+            source_text=row["source_text"],
+        ))
+    return findings
+
+
+def published_findings(root: Path, params: dict, shown: str) -> list[dict]:
+    published = root / params["paths"]["published"] / "findings.csv"
+    if not published.is_file():
+        raise Refused([Problem("no-package", f"{_display(published, root)} is missing", file=shown,
+                               suggestion="run `dvc repro` first")])
+    return read_csv(published)
+
+
+def check_curation_paths(paths: list[Path], findings: list[dict], vocab: Vocabulary,
+                         folder: Path) -> list[CheckedCuration]:
+    """Curation files checked against `findings` and, for double assignments, after the other
+    files already in the curation folder (as the build will read them)."""
+    chosen = {Path(p).resolve() for p in paths}
+    existing = [(p, p.as_posix()) for p in input_files(folder) if p.resolve() not in chosen]
+    return check_curation(existing + [(Path(p), str(p)) for p in paths], vocab, findings)[len(existing):]
+
+
+def curation_folder(root: Path) -> Path:
+    """The curation folder params.yaml names (data/curation in a checkout without one)."""
+    from pipeline.core.settings import load_params
+
+    try:
+        return root / load_params(root)["curation"]["dir"]
+    except (OSError, KeyError, TypeError):
+        return root / "data" / "curation"
+
+
+class Refused(ProblemsFound):
+    """The file cannot be added as asked (unreadable, or its name is taken): a usage error, not bad data."""
+
+
+def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: bool = False) -> tuple[Path, bool]:
+    """Validate `path` as the build will, then copy it into the contrib (or curation) folder.
+
+    Returns the destination and whether it was copied (False: the same file is already there).
+    Raises ProblemsFound when the file is invalid and Refused when it cannot be placed; either
+    way nothing changes.
+    """
+    path = Path(path)
+    shown = str(path)
+    if not path.is_file():
+        raise Refused([Problem("unreadable-file", "no such file", file=shown)])
+    folder = root / params["curation" if curation else "contrib"]["dir"]
+    destination = folder / path.name
+    if path.name in NOT_DATA or path.name.startswith("."):
+        raise Refused([Problem("reserved-name", f"{path.name!r} is not taken as data in {_display(folder, root)}/",
+                               file=shown, suggestion="rename the file")])
+    data = path.read_bytes()
+    if destination.is_file():
+        if destination.read_bytes() == data:
+            return destination, False
+        raise Refused([Problem("name-taken", f"a different file named {path.name!r} is already in "
+                               f"{_display(folder, root)}/", file=shown, suggestion="rename your file")])
+    prefix = "curation" if curation else "contrib"
+    others = [p for p in input_files(folder) if source_id_for(prefix, p) == source_id_for(prefix, path)]
+    if others:
+        raise Refused([Problem("source-id-clash", f"its source id {source_id_for(prefix, path)!r} is that of "
+                               f"{_display(others[0], root)}", file=shown, suggestion="rename your file")])
+    findings = published_findings(root, params, shown)
+    if curation:
+        problems = check_curation_paths([path], findings, vocab, folder)[0].problems
+    else:
+        from pipeline.contributions.rules import check_file
+
+        problems = check_file(path, vocab, package_findings=findings).problems
+    if any(p.severity == "error" for p in problems):
+        raise ProblemsFound(problems)
+    atomic_write_bytes(destination, data)
+    return destination, True

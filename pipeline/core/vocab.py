@@ -1,0 +1,66 @@
+"""The vocabularies and Table Schemas under `schemas/`: what a valid finding is, as data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pipeline.core.files import read_csv
+
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+RESOURCES = ("findings", "molecules", "regions", "sources")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    root: Path = SCHEMAS_DIR
+
+    def table_schema(self, resource: str) -> dict:
+        return json.loads((self.root / f"{resource}.schema.json").read_text(encoding="utf-8"))
+
+    @cached_property
+    def regions(self) -> list[dict[str, str]]:
+        return read_csv(self.root / "regions.csv")
+
+    @cached_property
+    def molecules(self) -> list[dict[str, str]]:
+        return read_csv(self.root / "molecules.csv")
+
+    @cached_property
+    def directions(self) -> list[dict[str, str]]:
+        return read_csv(self.root / "directions.csv")
+
+    @cached_property
+    def measures(self) -> list[str]:
+        return [row["measure"] for row in read_csv(self.root / "measures.csv")]
+
+    @cached_property
+    def direction_by_symbol(self) -> dict[str, str]:
+        return {row["symbol"]: row["direction"] for row in self.directions}
+
+    @cached_property
+    def molecule_by_label(self) -> dict[str, dict[str, str]]:
+        return {row["label"]: row for row in self.molecules}
+
+    @cached_property
+    def molecule_by_id(self) -> dict[str, dict[str, str]]:
+        return {row["molecule_id"]: row for row in self.molecules}
+
+    @cached_property
+    def region_by_column(self) -> dict[int, dict[str, str]]:
+        return {int(row["column"]): row for row in self.regions}
+
+    @cached_property
+    def region_by_id(self) -> dict[str, dict[str, str]]:
+        return {row["region_id"]: row for row in self.regions}
+
+    def region_for(self, population: str, label: str) -> dict[str, str] | None:
+        for row in self.regions:
+            if row["population"] == population and row["label"] == label:
+                return row
+        return None
+
+    def field_names(self, resource: str) -> list[str]:
+        return [f["name"] for f in self.table_schema(resource)["fields"]]

@@ -1,0 +1,1 @@
+"""The published package: the descriptor, whole-package validation, versions, diff and changelog."""

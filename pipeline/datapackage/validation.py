@@ -1,0 +1,245 @@
+"""validate: the tidy tables against the schemas in `schemas/`, before anything is published.
+
+Per-column rules (types, required, enums, patterns, unique keys) come from the Table Schemas
+through pandera's frictionless reader, so the published schema and the checks are one source of
+truth. Domain rules that a Table Schema cannot say (population fits the region, statuses agree
+with the cells they describe, keys point somewhere) are pandera dataframe checks built here
+from the same vocabularies. Every failure becomes a `Problem` with file, line, column, value and
+rule; nothing stops at the first one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from pipeline.core.problems import Problem
+from pipeline.core.vocab import RESOURCES, Vocabulary
+
+LOCATED = {"reported", "curated"}
+REFERENCED = {"cited", "curated"}
+
+
+def read_table(path: Path, table_schema: dict, file: str | None = None):
+    """A CSV as its Table Schema types it, plus a Problem for each cell that is not its type.
+
+    Everything is read as text, blank cells are missing; integer and boolean cells are checked
+    here (pandera's coercion errors embed tracebacks) and cells that fail become missing, so
+    the schema checks that follow report everything else about the row.
+    """
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""], encoding="utf-8")
+    problems: list[Problem] = []
+    for field in table_schema["fields"]:
+        name, kind = field["name"], field.get("type", "string")
+        if name not in frame or kind not in ("integer", "boolean"):
+            continue
+        column = frame[name]
+        if kind == "integer":
+            valid = column.isna() | column.str.fullmatch(r"[+-]?[0-9]+").fillna(False)
+            converted = pd.to_numeric(column.where(valid), errors="coerce").astype("Int64")
+        else:
+            valid = column.isna() | column.isin(["true", "false"])
+            converted = column.where(valid).map({"true": True, "false": False}, na_action="ignore").astype("boolean")
+        for index in frame.index[~valid.astype(bool)]:
+            problems.append(Problem("type-error", f"the value is not {'an integer' if kind == 'integer' else 'true or false'}",
+                                    file=file or str(path), line=int(index) + 2, column=name, value=str(column[index])))
+        frame[name] = converted
+    return frame, problems
+
+
+def column_schema(table_schema: dict):
+    """pandera schema from a Table Schema (pandera's own reader, its known gaps patched)."""
+    from pandera.io.pandas_io import from_frictionless_schema
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        schema = from_frictionless_schema(table_schema)
+    for field in table_schema["fields"]:
+        required = field.get("constraints", {}).get("required", False)
+        kind = field.get("type")
+        if kind in ("integer", "boolean"):
+            schema = schema.update_column(field["name"], dtype="Int64" if kind == "integer" else "boolean",
+                                          nullable=not required)
+    return schema
+
+
+def domain_rules(tables: dict) -> dict[str, list[tuple[str, str, object]]]:
+    """Cross-field and cross-table rules: (rule name, column, function frame → bool mask of valid rows)."""
+    regions = dict(zip(tables["regions"]["region_id"], tables["regions"]["population"]))
+    molecule_ids = set(tables["molecules"]["molecule_id"].dropna())
+    source_ids = set(tables["sources"]["source_id"].dropna())
+    region_ids = set(tables["regions"]["region_id"].dropna())
+
+    def population_fits_region(f):
+        expected = f["region_id"].map(regions)
+        return f["region_id"].isna() | (f["population"] == expected).fillna(False)
+
+    def location_status_fits_region(f):
+        located = f["region_id"].notna() & f["population"].notna()
+        unlocated = f["region_id"].isna() & f["population"].isna()
+        status = f["location_status"]
+        return (status.isin(LOCATED) & located) | ((status == "lost_in_source") & unlocated)
+
+    def citation_status_fits_references(f):
+        status = f["citation_status"]
+        has = f["references"].notna()
+        return (status.isin(REFERENCED) & has) | (~status.isin(REFERENCED) & ~has)
+
+    return {
+        "findings": [
+            ("population fits region", "population", population_fits_region),
+            ("location_status fits region_id and population", "location_status", location_status_fits_region),
+            ("citation_status fits references", "citation_status", citation_status_fits_references),
+            ("molecule_id in molecules", "molecule_id", lambda f: f["molecule_id"].isin(molecule_ids)),
+            ("source_id in sources", "source_id", lambda f: f["source_id"].isin(source_ids)),
+            ("region_id in regions", "region_id", lambda f: f["region_id"].isna() | f["region_id"].isin(region_ids)),
+        ],
+    }
+
+
+def check_tables(paths: dict[str, Path], schemas: dict[str, dict], display: dict[str, str] | None = None) -> list[Problem]:
+    """Every problem in the four tables, each with file, line (header = line 1), column, value, rule."""
+    import pandera.errors
+
+    display = display or {name: str(path) for name, path in paths.items()}
+    problems: list[Problem] = []
+    tables = {}
+    for name in RESOURCES:
+        schema = schemas[name]
+        try:
+            frame, type_problems = read_table(paths[name], schema, display[name])
+        except (OSError, ValueError) as error:
+            problems.append(Problem("unreadable-table", f"cannot read the table: {error}", file=display[name]))
+            continue
+        expected = [f["name"] for f in schema["fields"]]
+        if list(frame.columns) != expected:
+            problems.append(Problem("header-mismatch", "the columns differ from the Table Schema",
+                                    file=display[name], line=1, value=",".join(map(str, frame.columns)),
+                                    suggestion="expected " + ",".join(expected)))
+            continue
+        tables[name] = frame
+        problems.extend(type_problems)
+        try:
+            column_schema(schema).validate(frame, lazy=True)
+        except pandera.errors.SchemaErrors as errors:
+            typed = {(p.line, p.column) for p in type_problems}
+            problems.extend(p for p in _failure_problems(errors.failure_cases, frame, display[name])
+                            if (p.line, p.column) not in typed)
+    if len(tables) < len(RESOURCES):
+        return problems
+    for name, rules in domain_rules(tables).items():
+        frame = tables[name]
+        for rule, column, valid in rules:
+            mask = valid(frame).fillna(False).astype(bool)
+            for index in frame.index[~mask]:
+                value = frame.at[index, column]
+                problems.append(Problem("rule-violation", f"breaks the rule '{rule}'", file=display[name],
+                                        line=int(index) + 2, column=column,
+                                        value=None if _missing(value) else str(value)))
+    return problems
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _failure_problems(cases, frame, file: str) -> list[Problem]:
+    problems = []
+    for case in cases.itertuples(index=False):
+        check = str(case.check)
+        index = case.index
+        column = case.column if isinstance(case.column, str) else None
+        if "coerce" in check or "dtype" in check:
+            message = "the value does not have the column's type"
+        elif check == "not_nullable":
+            message = "a required value is missing"
+        elif check.startswith("field_uniqueness") or "unique" in check:
+            message = "the value must be unique in the column"
+        else:
+            message = f"breaks the rule '{check}'"
+        line = int(index) + 2 if isinstance(index, (int,)) or (str(index).isascii() and str(index).isdigit()) else None
+        value = None if _missing(case.failure_case) else str(case.failure_case)
+        problems.append(Problem("schema-violation", message, file=file, line=line, column=column, value=value))
+    return sorted(set(problems), key=lambda p: (p.line or 0, p.column or "", p.message))
+
+
+def check_vocabulary(vocab: Vocabulary) -> list[Problem]:
+    """The vocabularies under schemas/ are data too: they must pass their own Table Schemas."""
+    import pandera.errors
+
+    problems: list[Problem] = []
+    for name in ("regions", "molecules"):
+        path = vocab.root / f"{name}.csv"
+        display = f"schemas/{name}.csv"
+        schema = vocab.table_schema(name)
+        frame, type_problems = read_table(path, schema, display)
+        problems.extend(type_problems)
+        try:
+            column_schema(schema).validate(frame, lazy=True)
+        except pandera.errors.SchemaErrors as errors:
+            problems.extend(_failure_problems(errors.failure_cases, frame, display))
+    return problems
+
+
+def summary(paths: dict[str, Path], vocab: Vocabulary) -> dict:
+    """The numbers a reviewer checks first, written as DVC metrics."""
+    from collections import Counter
+
+    import pandas as pd
+
+    findings, _ = read_table(paths["findings"], vocab.table_schema("findings"))
+    molecules, _ = read_table(paths["molecules"], vocab.table_schema("molecules"))
+    with_findings = set(findings["molecule_id"])
+    return {
+        "findings": int(len(findings)),
+        "molecules": int(len(molecules)),
+        "molecules_without_findings": int((~molecules["molecule_id"].isin(with_findings)).sum()),
+        "direction": dict(sorted(Counter(findings["direction"]).items())),
+        "location_status": dict(sorted(Counter(findings["location_status"]).items())),
+        "citation_status": dict(sorted(Counter(findings["citation_status"]).items())),
+        "sources": int(len(pd.read_csv(paths["sources"], dtype=str))),
+        "problems": 0,
+    }
+
+
+def validate_package(descriptor: Path) -> list[Problem]:
+    """A whole package (datapackage.json): frictionless (hashes, sizes, keys, types) + our domain rules."""
+    from frictionless import Package
+
+    descriptor = Path(descriptor)
+    problems: list[Problem] = []
+    try:
+        package = Package(str(descriptor))
+        report = package.validate()
+    except Exception as error:  # frictionless raises its own errors for unreadable descriptors
+        return [Problem("unreadable-package", f"cannot read the package: {error}", file=str(descriptor))]
+    for task in report.tasks:
+        for error in task.errors:
+            problems.append(Problem(error.type, error.message, file=task.name,
+                                    line=getattr(error, "row_number", None),
+                                    column=getattr(error, "field_name", None),
+                                    value=_cell_text(getattr(error, "cell", None))))
+    for error in report.errors:
+        problems.append(Problem(error.type, error.message, file=str(descriptor)))
+    if problems:
+        return problems
+    base = descriptor.parent
+    paths = {}
+    for resource in package.resources:
+        if resource.name in RESOURCES:
+            paths[resource.name] = base / resource.path
+    missing = [name for name in RESOURCES if name not in paths]
+    if missing:
+        return [Problem("missing-resource", f"the package has no '{name}' resource", file=str(descriptor))
+                for name in missing]
+    # The package's own Table Schemas and regions table: a downloaded package needs no checkout.
+    schemas = {name: package.get_resource(name).schema.to_descriptor() for name in RESOURCES}
+    return check_tables(paths, schemas, {n: str(p) for n, p in paths.items()})
+
+
+def _cell_text(cell) -> str | None:
+    return None if cell is None else str(cell)

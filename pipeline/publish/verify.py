@@ -1,0 +1,118 @@
+"""`ketamap validate`'s library: contributions, curation files and whole packages (a datapackage.json,
+a folder holding one, a release zip), one CheckedFile per path."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from pipeline.contributions.intake import check_curation_paths, curation_folder
+from pipeline.contributions.rules import CheckedFile, _finish, check_file
+from pipeline.core.problems import Problem, ProblemsFound
+from pipeline.core.vocab import Vocabulary
+from pipeline.datapackage.validation import validate_package
+from pipeline.publish.download import Limits, gather_zip, verify_staged
+
+PACKAGE_UNREADABLE = frozenset({"not-found", "not-a-zip", "corrupt-zip", "unreadable-package", "zip-bomb",
+                                "unsafe-path", "bundle-layout", "unreadable-input"})
+
+
+def is_package(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() in (".json", ".zip")
+
+
+def check_package(path: Path) -> CheckedFile:
+    """A whole package: a datapackage.json, a folder holding one, or a release zip (checksums first)."""
+    shown = str(path)
+    checked = CheckedFile(shown, None, [], [], 0)
+    if not path.exists():
+        return _finish(checked, [Problem("not-found", "no such file or folder", file=shown)], None, None)
+    if path.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory(prefix="ketamap-validate-") as staged:
+            try:
+                gather_zip(path, Path(staged), Limits(), [])
+                verify_staged(Path(staged), validate_package, [], None)
+                checked.row_count = _findings_rows(Path(staged) / "datapackage.json")
+                problems = []
+            except ProblemsFound as found:
+                problems = found.problems
+        return _finish(checked, problems, None, None)
+    descriptor = path / "datapackage.json" if path.is_dir() else path
+    if not descriptor.is_file():
+        return _finish(checked, [Problem("not-found", "the folder has no datapackage.json", file=shown)], None, None)
+    problems = validate_package(descriptor)
+    checked.row_count = _findings_rows(descriptor)
+    return _finish(checked, problems, None, None)
+
+
+def findings_path(package: Path) -> Path | None:
+    """The findings table of a package given as a findings CSV, a datapackage.json or a folder."""
+    if package.is_file() and package.suffix.lower() == ".csv":
+        return package
+    descriptor = package / "datapackage.json" if package.is_dir() else package
+    if descriptor.is_file():
+        try:
+            resources = json.loads(descriptor.read_text(encoding="utf-8"))["resources"]
+            relative = next(r["path"] for r in resources if r.get("name") == "findings")
+        except (ValueError, KeyError, TypeError, StopIteration, OSError):
+            return None
+        return descriptor.parent / relative if isinstance(relative, str) else None
+    candidate = package / "data" / "findings.csv"
+    return candidate if candidate.is_file() else None
+
+
+def _findings_rows(descriptor: Path) -> int:
+    path = findings_path(descriptor)
+    try:
+        with open(path, "rb") as fh:
+            return max(sum(1 for _ in fh) - 1, 0)
+    except (OSError, TypeError):
+        return 0
+
+
+def validate_paths(paths: list[Path], package_findings: list[dict[str, str]] | None = None,
+                   vocab: Vocabulary | None = None, max_errors: int | None = None) -> list[CheckedFile]:
+    vocab = vocab or Vocabulary()
+    return [check_package(path) if is_package(path) else
+            check_file(path, vocab, package_findings, max_errors=max_errors, with_rows=False) for path in paths]
+
+
+def exit_code(files: list[CheckedFile]) -> int:
+    if any(f.unreadable or any(p.code in PACKAGE_UNREADABLE for p in f.problems) for f in files):
+        return 2
+    return 0 if all(f.valid for f in files) else 1
+
+
+
+def validate_files(paths: list[Path], findings: list[dict] | None, vocab: Vocabulary, max_errors: int | None,
+                   curation: bool = False) -> list:
+    """`ketamap validate`: files in the curation folder (or all, with `curation`) as curation
+    files, the rest as contributions or packages (pipeline.contributions.rules); one report per path, in order."""
+    folder = curation_folder(Path("."))
+    is_curation = [curation or Path(p).resolve().parent == folder.resolve() for p in paths]
+    chosen = [p for p, yes in zip(paths, is_curation) if yes]
+    curated = iter([])
+    if chosen and findings is None:
+        curated = iter([CheckedFile(str(p), None, [], [Problem(
+            "not-found", "a curation file needs the package's findings to check its ids", file=str(p),
+            suggestion="run it in the repository (data/findings.csv) or give --package")], 0) for p in chosen])
+    elif chosen:
+        curated = iter([CheckedFile(c.path, c.sheet, [], c.problems, c.row_count, counts=dict(sorted(
+            Counter(p.code for p in c.problems).items()))) for c in check_curation_paths(chosen, findings, vocab, folder)])
+    others = iter(_hint_curation(f) for f in validate_paths([p for p, yes in zip(paths, is_curation) if not yes],
+                                                           findings, vocab, max_errors))
+    return [next(curated) if yes else next(others) for yes in is_curation]
+
+
+def _hint_curation(checked):
+    """A curation file checked as a contribution fails on its header: say what it probably is."""
+    if any(p.code == "unknown-column" and (p.value or "").strip().casefold() == "finding_id" for p in checked.problems):
+        checked.problems.insert(0, Problem("looks-like-curation", "the header has finding_id: is this a curation "
+                                           "file?", file=checked.path, severity="warning",
+                                           suggestion="check it with `ketamap validate --curation`"))
+        checked.counts = dict(sorted({**checked.counts, "looks-like-curation": 1}.items()))
+    return checked
+
+
