@@ -239,7 +239,8 @@ REAL = JATS / "real" / "1471-2180-11-174.nxml"
 
 
 def test_real_pmc_file_metadata_references_and_citation_cells_are_read():
-    from pipeline.sources.jats import descendants, find_article, parse_xml, read_citations, reference_list
+    from pipeline.sources.jats import find_article, read_citations, reference_list
+    from pipeline.sources.xml import descendants, parse_xml
 
     doc = parse_xml(REAL.read_bytes(), "real.nxml")  # a DOCTYPE naming an external DTD is fine
     article = find_article(doc, "real.nxml")

@@ -108,11 +108,28 @@ def parse_export(text: str, file: str, vocab: Vocabulary, finding_columns: int =
     lines = text.split("\n")
     problems: list[Problem] = []
     metadata = parse_metadata(lines, file, problems)
+    table_lines = _table_lines(lines, file, problems)
+    header_rows = _header_rows(lines, table_lines, file, vocab, problems)
+    rows = _body_rows(lines, table_lines[len(header_rows):], file, finding_columns, problems)
+    legend = _legend(lines, table_lines, file, vocab, problems)
+    positional = any(_has_blank_in_place(row.cells) for row in rows)
+    if positional:
+        for row in rows:
+            beyond = [c for c in row.cells[finding_columns:] if c]
+            if beyond:
+                problems.append(Problem("too-many-cells", f"a cell sits beyond the table's {finding_columns} "
+                                        "finding columns", file=file, line=row.line, value=beyond[0]))
+    problems += _cell_problems(rows, file, vocab)
+    if problems:
+        raise ProblemsFound(problems)
+    return ExportTable(file, metadata, header_rows, rows, legend, positional)
 
+
+def _table_lines(lines: list[str], file: str, problems: list[Problem]) -> list[int]:
+    """The indexes of the first run of '|' lines (the table); a second run is a problem."""
     blocks: list[list[int]] = []
     for index, line in enumerate(lines):
-        number = index + 1
-        if number == 1 or not line.startswith("|"):
+        if index == 0 or not line.startswith("|"):
             continue
         if blocks and blocks[-1][-1] == index - 1:
             blocks[-1].append(index)
@@ -128,12 +145,15 @@ def parse_export(text: str, file: str, vocab: Vocabulary, finding_columns: int =
     table_lines = blocks[0]
     if lines[table_lines[0]].strip() == "|":
         table_lines = table_lines[1:]  # the exporter opens a table with a lone '|'
+    return table_lines
 
+
+def _header_rows(lines: list[str], table_lines: list[int], file: str, vocab: Vocabulary,
+                 problems: list[Problem]) -> list[list[str]]:
     header_rows: list[list[str]] = []
-    expected_headers = _expected_headers(vocab)
     names = ["population header (Animals | Humans)", "group header (Brain region | Blood | …)",
              "region header (PFC | HPC | …)"]
-    for position, (name, expected) in enumerate(zip(names, expected_headers)):
+    for position, (name, expected) in enumerate(zip(names, _expected_headers(vocab))):
         if position >= len(table_lines):
             problems.append(Problem("missing-header", f"the table ends before its {name}", file=file,
                                     line=(table_lines[-1] + 2) if table_lines else None))
@@ -148,8 +168,11 @@ def parse_export(text: str, file: str, vocab: Vocabulary, finding_columns: int =
                 value=" | ".join(found), suggestion="restore the table's three header rows, or update "
                 "schemas/regions.csv if the table's columns really changed"))
         header_rows.append(found)
-    body_indexes = table_lines[len(expected_headers):]
+    return header_rows
 
+
+def _body_rows(lines: list[str], body_indexes: list[int], file: str, finding_columns: int,
+               problems: list[Problem]) -> list[BodyRow]:
     rows: list[BodyRow] = []
     for index in body_indexes:
         cells = split_row(lines[index])
@@ -169,33 +192,30 @@ def parse_export(text: str, file: str, vocab: Vocabulary, finding_columns: int =
                                     f"{finding_columns} finding columns", file=file, line=index + 1,
                                     value=label))
         rows.append(BodyRow(line=index + 1, label=label, cells=rest))
-
     seen: dict[str, int] = {}
     for row in rows:
         if row.label in seen:
             problems.append(Problem("duplicate-row", f"the molecule label repeats the row on line {seen[row.label]}",
                                     file=file, line=row.line, value=row.label))
         seen.setdefault(row.label, row.line)
+    return rows
 
+
+def _legend(lines: list[str], table_lines: list[int], file: str, vocab: Vocabulary,
+            problems: list[Problem]) -> dict[str, str]:
     legend_line = next((i for i in range(table_lines[-1] + 1 if table_lines else 0, len(lines))
                         if "ndicates" in lines[i]), None)
-    legend: dict[str, str] = {}
     if legend_line is None:
         problems.append(Problem("missing-legend", "no legend ('↑ Indicates increase, …') follows the table",
                                 file=file, suggestion="restore the legend line after the table"))
-    else:
-        legend = parse_legend(lines[legend_line])
-        problems.extend(check_legend(legend, vocab, file, legend_line + 1))
+        return {}
+    legend = parse_legend(lines[legend_line])
+    problems.extend(check_legend(legend, vocab, file, legend_line + 1))
+    return legend
 
-    positional = any(_has_blank_in_place(row.cells) for row in rows)
-    if positional:
-        for row in rows:
-            beyond = [c for c in row.cells[finding_columns:] if c]
-            if beyond:
-                problems.append(Problem("too-many-cells", f"a cell sits beyond the table's {finding_columns} "
-                                        "finding columns", file=file, line=row.line, value=beyond[0]))
 
-    table = ExportTable(file, metadata, header_rows, rows, legend, positional)
+def _cell_problems(rows: list[BodyRow], file: str, vocab: Vocabulary) -> list[Problem]:
+    problems = []
     for row in rows:
         for ordinal, text in enumerate((c for c in row.cells if c), 1):
             try:
@@ -210,9 +230,7 @@ def parse_export(text: str, file: str, vocab: Vocabulary, finding_columns: int =
                                     file=file, line=row.line, value=row.label,
                                     suggestion=(f"did you mean {near[0]!r}? " if near else "")
                                     + "a new molecule enters by adding a row to schemas/molecules.csv"))
-    if problems:
-        raise ProblemsFound(problems)
-    return table
+    return problems
 
 
 def _expected_headers(vocab: Vocabulary) -> list[list[str]]:

@@ -54,7 +54,8 @@ def download(url: str, timeout: float) -> bytes:
 
 def check_payload(data: bytes, table_label: str, name: str) -> None:
     """Raise ProblemsFound unless `data` is a JATS article holding the table."""
-    from pipeline.sources.jats import find_article, find_table_wrap, parse_xml
+    from pipeline.sources.jats import find_article, find_table_wrap
+    from pipeline.sources.xml import parse_xml
 
     doc = parse_xml(data, name)
     article = find_article(doc, name)

@@ -17,15 +17,12 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipeline.core.vocab import Vocabulary
 from pipeline.findings.cells import parse_cell
 from pipeline.findings.ids import finding_id
 from pipeline.sources.export import BodyRow, ExportTable, decode_export, parse_export
-
-if TYPE_CHECKING:
-    from pipeline.sources.jats import JatsTable
+from pipeline.sources.jats import JatsTable, molecule_for
 
 REPORT_NAME = "reconciliation.json"
 
@@ -47,9 +44,8 @@ def _listed(counter: Counter) -> list[dict]:
     return [{"direction": d, "qualifier": q, "count": n} for (d, q), n in sorted(counter.items())]
 
 
-def reconcile(export: ExportTable | None, jats: "JatsTable", vocab: Vocabulary) -> dict:
+def reconcile(export: ExportTable | None, jats: JatsTable, vocab: Vocabulary) -> dict:
     """The comparison as a JSON-ready dict; `disagreements` is empty when the sources agree."""
-    from pipeline.sources.jats import molecule_for
 
     jats_summary = {"file": jats.file, "rows": len(jats.rows), "cells": sum(len(r.cells) for r in jats.rows)}
     if export is None:
@@ -88,9 +84,8 @@ def reconcile(export: ExportTable | None, jats: "JatsTable", vocab: Vocabulary) 
     }
 
 
-def aligned_ids(export: ExportTable, jats: "JatsTable", vocab: Vocabulary, source_id: str) -> dict[tuple[str, int], str]:
+def aligned_ids(export: ExportTable, jats: JatsTable, vocab: Vocabulary, source_id: str) -> dict[tuple[str, int], str]:
     """(JATS label, JATS ordinal) → finding id, keeping the export's id for every cell aligned with one."""
-    from pipeline.sources.jats import molecule_for
 
     cells = export_cells(export, vocab)
     export_rows = _export_rows_by_molecule(export, vocab)
