@@ -69,3 +69,30 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_recorded_sha256(path: Path, raw: bytes, shown: str, fix: str, *, required: bool = False) -> None:
+    """A source file with a `<file>.sha256` record beside it must still have that hash.
+
+    The record is what `ketamap fetch-source` writes and what data/raw/ keeps for the export: a
+    one-byte edit of a raw source (↑ becoming ↓) would otherwise build and publish.
+    """
+    from pipeline.core.problems import Problem, ProblemsFound
+
+    record = path.with_name(path.name + ".sha256")
+    try:
+        recorded = record.read_text(encoding="utf-8").split()[:1]
+    except FileNotFoundError:
+        if not required:
+            return
+        raise ProblemsFound([Problem("checksum-missing", f"no sha256 record ({record.name}) beside the source",
+                                     file=shown, suggestion=f"restore {record.name} from git "
+                                     f"(`git checkout -- {record.name}`)")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProblemsFound([Problem("unreadable-file", f"cannot read the sha256 record {record.name}: {error}",
+                                     file=shown)]) from None
+    actual = sha256_bytes(raw)
+    if recorded != [actual]:
+        raise ProblemsFound([Problem("checksum-mismatch", f"the file differs from the sha256 recorded in "
+                                     f"{record.name} (it is {actual})", file=shown,
+                                     value=recorded[0] if recorded else None, suggestion=fix)])

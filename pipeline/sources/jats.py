@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
-from pipeline.core.files import sha256_bytes
+from pipeline.core.files import check_recorded_sha256
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.vocab import Vocabulary
 from pipeline.findings.cells import default_measure, parse_cell
@@ -482,18 +482,5 @@ def read_jats(path: Path, root: Path, vocab: Vocabulary, table_label: str) -> tu
         raise ProblemsFound([Problem("missing-source", f"cannot read the JATS file: {error.strerror}", file=relative,
                                      suggestion="run `ketamap fetch-source` (needs internet) or set source.kind: "
                                      "export in params.yaml")]) from None
-    check_fetch_record(path, raw, relative)
+    check_recorded_sha256(path, raw, relative, "fetch it again with `ketamap fetch-source --force`")
     return parse_jats(raw, relative, vocab, table_label), raw, relative
-
-
-def check_fetch_record(path: Path, raw: bytes, relative: str) -> None:
-    """`ketamap fetch-source` writes `<file>.sha256`; a file edited since then is refused."""
-    record = path.with_name(path.name + ".sha256")
-    if not record.exists():
-        return
-    recorded = record.read_text(encoding="utf-8").split()[:1]
-    if recorded != [sha256_bytes(raw)]:
-        raise ProblemsFound([Problem("checksum-mismatch", f"the file differs from the sha256 recorded in "
-                                     f"{record.name} when it was fetched", file=relative,
-                                     value=recorded[0] if recorded else None,
-                                     suggestion="fetch it again with `ketamap fetch-source --force`")])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pipeline.core.files import sha256_bytes
+from pipeline.core.files import check_recorded_sha256, sha256_bytes
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.vocab import Vocabulary
 from pipeline.sources.export import (
@@ -23,9 +23,26 @@ from pipeline.sources.reconcile import REPORT_NAME, aligned_ids, read_export, re
 def extract_review(export_path: Path, source: dict, vocab: Vocabulary, root: Path,
                    finding_columns: int = 14) -> dict[str, list[dict]]:
     """Read the export from disk and return the four tables (a pure function of its inputs)."""
-    raw = export_path.read_bytes()
-    relative = export_path.resolve().relative_to(root.resolve()).as_posix()
-    table = parse_export(decode_export(raw, relative), relative, vocab, finding_columns)
+    relative = export_path.resolve().relative_to(root.resolve()).as_posix() if export_path.resolve().is_relative_to(
+        root.resolve()) else str(export_path)
+    try:
+        raw = export_path.read_bytes()
+    except OSError as error:
+        raise ProblemsFound([Problem("missing-source", f"cannot read the text export: {error.strerror}",
+                                     file=relative, suggestion="restore it from git, or set source.export in "
+                                     "params.yaml")]) from None
+    problems = []
+    try:
+        check_recorded_sha256(export_path, raw, relative, "data/raw/ is never edited: restore the file from git "
+                              "(`git checkout -- data/raw/`); a new source gets a new file and a new .sha256 record")
+    except ProblemsFound as found:
+        problems = found.problems  # reported with whatever the parser finds, all at once
+    try:
+        table = parse_export(decode_export(raw, relative), relative, vocab, finding_columns)
+    except ProblemsFound as found:
+        raise ProblemsFound(problems + found.problems) from None
+    if problems:
+        raise ProblemsFound(problems)
     return {
         "findings": review_findings(table, vocab, source["id"]),
         "molecules": molecule_rows(vocab),
