@@ -15,6 +15,20 @@ from pipeline.core.vocab import RESOURCES, Vocabulary
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 TABLE_SCHEMA_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
+# The v1 resource profile, beside v2's `type: table`: rOpenSci frictionless (the CRAN release) reads
+# only resources that say it; v2 readers and the v2 JSON Schema accept it.
+TABLE_RESOURCE_PROFILE = "tabular-data-resource"
+# How pipeline.core.files writes every CSV, stated so that no reader guesses (the npm `datapackage`
+# library guessed a space as the delimiter of regions.csv).
+CSV_DIALECT = {
+    "header": True,
+    "headerRows": [1],
+    "delimiter": ",",
+    "lineTerminator": "\n",
+    "quoteChar": "\"",
+    "doubleQuote": True,
+    "skipInitialSpace": False,
+}
 LICENSE = {
     "name": "CC-BY-4.0",
     "path": "https://creativecommons.org/licenses/by/4.0/",
@@ -39,6 +53,7 @@ def descriptor(params: dict, vocab: Vocabulary, files: dict[str, bytes], sources
         resources.append({
             "name": name,
             "type": "table",
+            "profile": TABLE_RESOURCE_PROFILE,
             "title": RESOURCE_TITLES[name],
             "path": f"{params['paths']['published']}/{name}.csv",
             "scheme": "file",
@@ -47,6 +62,7 @@ def descriptor(params: dict, vocab: Vocabulary, files: dict[str, bytes], sources
             "encoding": "utf-8",
             "hash": f"sha256:{sha256_bytes(data)}",
             "bytes": len(data),
+            "dialect": dict(CSV_DIALECT),
             "schema": schema,
         })
     return {
