@@ -53,7 +53,8 @@ def stub_ketamap(bin_dir: Path, exit_code: int) -> Path:
 
 def run_steps(project: Path, tmp_path: Path, exit_code: int) -> tuple[subprocess.CompletedProcess, Path]:
     log = stub_ketamap(tmp_path / "bin", exit_code)
-    env = {**tool_env(), "BASE_REF": "main", "RUNNER_TEMP": str(tmp_path)}
+    env = {**tool_env(), "BASE_REF": "main", "RUNNER_TEMP": str(tmp_path),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
     env["PATH"] = str(tmp_path / "bin") + os.pathsep + env["PATH"]
     script = "set -eo pipefail\n" + step("Files changed") + "\n" + step("ketamap validate")
     result = subprocess.run(["bash", "-c", script], cwd=project, env=env, capture_output=True, text=True)
@@ -75,7 +76,9 @@ def test_validates_only_the_changed_data_files_against_the_base_package(project_
     result, log = run_steps(project_copy, tmp_path, exit_code=0)
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
-    assert calls == ["arg:validate", "arg:data/curation/new file.csv", "finding_id,"]  # the base's findings.csv
+    once = ["arg:validate", "arg:data/curation/new file.csv", "finding_id,"]  # the base's findings.csv
+    markdown = ["arg:validate", "arg:--format", "arg:markdown", "arg:data/curation/new file.csv", "finding_id,"]
+    assert calls == once + markdown  # the log's report, then the job summary's
     assert (project_copy / "data/findings.csv").read_text() == "rebuilt by the PR\n"  # restored afterwards
 
 
@@ -106,7 +109,8 @@ def test_a_contribution_with_its_rebuilt_package_passes_the_real_validation(proj
     assert run_dvc(project_copy, "repro").returncode == 0
     git(project_copy, "add", "-A")
     git(project_copy, "commit", "-qm", "pr with rebuilt package")
-    env = {**tool_env(), "BASE_REF": "main", "RUNNER_TEMP": str(tmp_path)}
+    env = {**tool_env(), "BASE_REF": "main", "RUNNER_TEMP": str(tmp_path),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
     script = "set -eo pipefail\n" + step("Files changed") + "\n" + step("ketamap validate")
     result = subprocess.run(["bash", "-c", script], cwd=project_copy, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -18,14 +18,25 @@ app = typer.Typer(
     name="ketamap",
     help="Validate, build, diff, download and deposit the ketamap data package.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from pipeline import __version__
+
+        typer.echo(f"ketamap {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def ketamap() -> None:
+def ketamap(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the tool's version and exit (the data's is release.version in params.yaml)."),
+) -> None:
     """Validate, build, diff, download and deposit the ketamap data package.
 
     Exit codes: 0 success, 1 the data is invalid or verification failed, 2 usage error or
@@ -236,6 +247,13 @@ def reconcile(
 # --- contributions: validate, template (pipeline.contributions, pipeline.publish.verify) -----
 
 
+class ValidateFormat(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
+    markdown = "markdown"
+
+
 class TemplateFormat(str, Enum):
     csv = "csv"
     xlsx = "xlsx"
@@ -245,7 +263,9 @@ class TemplateFormat(str, Enum):
 def validate(
     paths: List[Path] = typer.Argument(..., help="Contributions (.csv, .tsv, .txt, .xlsx) or packages "
                                                  "(a datapackage.json, a folder holding one, a release zip)."),
-    format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text (for people) or json."),
+    format: ValidateFormat = typer.Option(ValidateFormat.text, "--format", help="text (for people), json, "
+                                          "html (one self-contained page, each problem in its cell) or markdown "
+                                          "(a CI job summary)."),
     max_errors: int = typer.Option(50, "--max-errors", min=0, help="List at most N errors and N warnings per "
                                    "file; 0 lists all. Counts per problem code are always complete."),
     package: Optional[Path] = typer.Option(None, "--package", help="Compare with this package (findings.csv, "
@@ -256,7 +276,7 @@ def validate(
 ) -> None:
     """Check contributed findings or whole packages: every problem at once, by line and column, with a fix.
 
-    Example: ketamap validate my-findings.xlsx --format json
+    Example: ketamap validate my-findings.xlsx --format html > report.html
 
     Exit 0: valid. Exit 1: problems found. Exit 2: a file is missing, of an unsupported kind or unreadable.
     """
@@ -279,10 +299,15 @@ def validate(
                 typer.echo(f"{source}: error [unreadable-file] cannot read the package's findings: {error}", err=True)
                 raise typer.Exit(2)
     files = validate_files(paths, findings, Vocabulary(), max_errors or None, curation)
-    if format is OutputFormat.json:
+    if format is ValidateFormat.json:
         import json
 
         typer.echo(json.dumps(report_json(files), ensure_ascii=False, indent=2))
+    elif format in (ValidateFormat.html, ValidateFormat.markdown):
+        from pipeline.contributions.validation_report import report_html, report_markdown
+
+        render = report_html if format is ValidateFormat.html else report_markdown
+        typer.echo(render(files, max_errors or None), nl=False)
     else:
         from rich.console import Console
 
