@@ -116,3 +116,16 @@ def test_a_valid_file_and_a_package_render_too(tmp_path: Path):
     assert done.returncode == 0 and '<span class="verdict valid">valid</span>' in done.stdout
     package = ketamap("validate", str(ROOT / "datapackage.json"), "--format", "markdown", cwd=tmp_path)
     assert package.returncode == 0 and "✅ valid" in package.stdout
+
+
+def test_problems_outside_the_rows_are_listed_not_lost(tmp_path: Path):
+    """The header's problems (line 1) and the file's have no cell: the page lists each of them."""
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n", encoding="utf-8")
+    report = json.loads(ketamap("validate", "wrong.csv", "--no-package", "--format", "json", cwd=tmp_path).stdout)
+    page = ketamap("validate", "wrong.csv", "--no-package", "--format", "html", cwd=tmp_path).stdout
+    listed = page.split('<ul class="other">', 1)[1].split("</ul>", 1)[0]
+    (checked,) = report["files"]
+    assert checked["errors"] and listed.count("<li>") == len(checked["errors"]) + len(checked["warnings"])
+    for code in checked["counts"]:
+        assert f'data-code="{code}"' in listed

@@ -63,14 +63,16 @@ def _column_index(header: list[str]) -> dict[str, int]:
     return {name.strip().casefold(): i for i, name in enumerate(header)}
 
 
-def _place(checked: CheckedFile, header: list[str]) -> tuple[dict[tuple[int, int], list[Problem]], list[Problem]]:
-    """Problems by (line, column position), and the rest (the file's, a row's, a column not in the header)."""
+def _place(checked: CheckedFile, header: list[str],
+           lines: set[int]) -> tuple[dict[tuple[int, int], list[Problem]], list[Problem]]:
+    """Problems by (line, column position) of a row, and the rest (the file's, the header's, a row's
+    as a whole, a column not in the header)."""
     columns = _column_index(header)
     cells: dict[tuple[int, int], list[Problem]] = {}
     rest: list[Problem] = []
     for problem in checked.problems:
         position = columns.get((problem.column or "").strip().casefold())
-        if problem.line is not None and position is not None:
+        if problem.line in lines and position is not None:
             cells.setdefault((problem.line, position), []).append(problem)
         else:
             rest.append(problem)
@@ -119,7 +121,7 @@ def _file_html(checked: CheckedFile, max_errors: int | None) -> list[str]:
            f'<span class="verdict {verdict}">{verdict}</span></h2>']
     out += _counts_table(checked.counts)
     table = _rows_of(checked)
-    cells, rest = _place(checked, table[0]) if table else ({}, list(checked.problems))
+    cells, rest = _place(checked, table[0], {line for line, _ in table[1]}) if table else ({}, list(checked.problems))
     if rest:
         out.append('<h3>Problems not in a cell</h3><ul class="other">')
         out += [f"<li>{'line ' + str(p.line) + ': ' if p.line is not None else ''}{_problem_html(p)}</li>" for p in rest]
