@@ -109,8 +109,9 @@ _TABLE: list[tuple[str, list[tuple[str, str, str, str, str]]]] = [
          "The download stopped before all bytes arrived.",
          "Run the download again."),
         ("missing-checksum", DATA, "No checksum",
-         "Zenodo or datapackage.json lists no checksum for a file, so it cannot be verified.",
-         "Report it: a ketamap release lists a checksum for every file."),
+         "No checksum is recorded for a file (in Zenodo's listing, or the .sha256 record beside a raw "
+         "source), so it cannot be verified.",
+         "For a raw source, restore its .sha256 record from git; for a release, report it."),
     ]),
     ("Release archives and packages", [
         ("not-a-zip", DATA, "Not a zip",
