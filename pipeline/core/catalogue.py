@@ -162,9 +162,6 @@ _TABLE: list[tuple[str, list[tuple[str, str, str, str, str]]]] = [
         ("stale-package", DATA, "Package out of date",
          "A file does not match the hash or byte size recorded in datapackage.json.",
          "Rebuild the package with `dvc repro`."),
-        ("bad-path", DATA, "Bad resource path",
-         "A resource path in datapackage.json is not relative and inside the package.",
-         "Rebuild the package with `dvc repro`."),
         ("missing-resource", DATA, "Resource missing",
          "The package lacks one of the four tables (findings, molecules, regions, sources).",
          "Rebuild the package with `dvc repro`."),
@@ -197,6 +194,11 @@ _TABLE: list[tuple[str, list[tuple[str, str, str, str, str]]]] = [
         ("bad-name", INPUT, "Bad package name",
          "release.name is not lower-case letters, digits, '-', '.' and '_'.",
          "Correct release.name in params.yaml."),
+        ("bad-path", INPUT, "Path outside the repository",
+         "A path in params.yaml (or a resource path in the package being released) is absolute, uses '..' "
+         "or takes a reserved name, so it could leave the repository or the package.",
+         "Use a relative path such as data/interim (no '..', no leading '/'); for a package, rebuild it with "
+         "`dvc repro`."),
         ("bad-date", INPUT, "Bad date",
          "release.date is not a calendar date YYYY-MM-DD.",
          "Correct release.date in params.yaml."),
