@@ -15,7 +15,7 @@ from conftest import FIXTURES, ROOT, tool_env
 
 HEADER = "molecule,measure,direction,population,region,species,reference,qualifier,notes"
 GOOD = "BDNF,,increase,animal,HPC,rat,PMID:12345678,,\np-mTOR,,↓,animal,PFC,mouse,10.1000/xyz123,Female only,\n"
-PROBLEM_KEYS = ["code", "message", "line", "column", "value", "suggestion"]
+PROBLEM_KEYS = ["code", "message", "line", "column", "value", "suggestion", "file", "severity"]
 
 
 def ketamap(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from local_http import Handler, serve
 from pipeline.cli.app import app
-from pipeline.publish.download import Limits, download, exit_code
+from pipeline.publish.download import Limits, download
+from pipeline.core.problems import exit_code
 from pipeline.core.problems import Problem, ProblemsFound
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -216,4 +216,4 @@ def test_non_utf8_export_is_a_problem_not_a_traceback(tmp_path: Path):
     path.write_bytes(RAW_EXPORT.read_bytes().replace("↑".encode(), b"\xff", 1))
     with pytest.raises(ProblemsFound) as raised:
         extract_review(path, SOURCE, VOCAB, tmp_path)
-    assert raised.value.problems[0].code == "unreadable-source"
+    assert raised.value.problems[0].code == "unreadable-file"

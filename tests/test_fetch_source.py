@@ -112,4 +112,4 @@ def test_an_unreadable_params_yaml_is_exit_2_without_a_traceback(project: Path, 
     (project / "params.yaml").write_text(params, encoding="utf-8")
     result = fetch(project, "--timeout", "1")
     assert result.returncode == 2
-    assert "params.yaml: error [unreadable]" in result.stderr and "Traceback" not in result.stderr
+    assert "params.yaml: error [unreadable-params]" in result.stderr and "Traceback" not in result.stderr

@@ -125,7 +125,7 @@ def test_a_table_without_a_needed_column_is_a_problem_per_column(tmp_path):
     molecules.write_text(molecules.read_text(encoding="utf-8").replace("category", "kind", 1), encoding="utf-8")
     with pytest.raises(ProblemsFound) as raised:
         read_tables(tmp_path / "data")
-    assert [(p.code, p.column) for p in raised.value.problems] == [("missing-column", "category")]
+    assert [(p.code, p.column) for p in raised.value.problems] == [("unreadable-table", "category")]
 
 
 # --- the page, as text --------------------------------------------------------------------------

@@ -107,14 +107,14 @@ def diff(
 
     Example: ketamap diff v0.1.0 . --format markdown
     """
-    from pipeline.core.problems import ProblemsFound, render_text
+    from pipeline.cli.problems import report
+    from pipeline.core.problems import ProblemsFound
     from pipeline.datapackage.diff import RENDERERS, diff_packages
 
     try:
         result = diff_packages(old, new)
     except ProblemsFound as found:
-        typer.echo(render_text(found.problems), err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(report(found.problems))
     typer.echo(RENDERERS[format.value](result), nl=False)
     raise typer.Exit(1 if exit_code and not result.identical else 0)
 
@@ -129,8 +129,9 @@ def changelog(
 
     Example: dvc repro && ketamap changelog --write && dvc repro
     """
+    from pipeline.cli.problems import report
     from pipeline.core.files import atomic_write_text
-    from pipeline.core.problems import Problem, ProblemsFound, render_text
+    from pipeline.core.problems import Problem, ProblemsFound
     from pipeline.core.settings import load_params
     from pipeline.core.versions import SEMVER
     from pipeline.datapackage.changelog import (
@@ -164,11 +165,9 @@ def changelog(
             text = path.read_text(encoding="utf-8") if path.exists() else ""
             atomic_write_text(path, update_changelog(text, version, date, entry))
     except (OSError, KeyError, TypeError) as error:
-        typer.echo(f"params.yaml or CHANGELOG.md: error [unreadable] {error}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(report([Problem("unreadable-file", str(error), file="params.yaml or CHANGELOG.md")]))
     except ProblemsFound as found:
-        typer.echo(render_text(found.problems), err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(report(found.problems))
     typer.echo(entry, nl=False)
 
 
@@ -280,9 +279,11 @@ def validate(
 
     Exit 0: valid. Exit 1: problems found. Exit 2: a file is missing, of an unsupported kind or unreadable.
     """
+    from pipeline.cli.problems import report
     from pipeline.cli.render import render_text
     from pipeline.contributions.rules import report_json
     from pipeline.core.files import read_csv
+    from pipeline.core.problems import Problem
     from pipeline.core.vocab import Vocabulary
     from pipeline.publish.verify import exit_code, findings_path, validate_files
 
@@ -290,14 +291,14 @@ def validate(
     if not no_package:
         source = findings_path(package) if package else Path("data/findings.csv")
         if package and (source is None or not source.is_file()):
-            typer.echo(f"{package}: error [not-found] no findings table found for --package", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(report([Problem("not-found", "no findings table found for --package",
+                                             file=str(package))], format.value))
         if source.is_file():
             try:
                 findings = read_csv(source)
             except (OSError, UnicodeDecodeError, ValueError) as error:
-                typer.echo(f"{source}: error [unreadable-file] cannot read the package's findings: {error}", err=True)
-                raise typer.Exit(2)
+                raise typer.Exit(report([Problem("unreadable-file", f"cannot read the package's findings: {error}",
+                                                 file=str(source))], format.value))
     files = validate_files(paths, findings, Vocabulary(), max_errors or None, curation)
     if format is ValidateFormat.json:
         import json
@@ -324,22 +325,23 @@ def template(
 
     Example: ketamap template --format xlsx --output my-findings.xlsx
     """
+    from pipeline.cli.problems import report
     from pipeline.contributions.templates import template_csv, template_xlsx
     from pipeline.core.files import atomic_write_bytes
+    from pipeline.core.problems import Problem
 
     data = template_xlsx() if format is TemplateFormat.xlsx else template_csv()
     if output is None:
         if format is TemplateFormat.xlsx and sys.stdout.isatty():
-            typer.echo("error [usage] an .xlsx file cannot go to a terminal; give --output PATH", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(report([Problem("usage", "an .xlsx file cannot go to a terminal",
+                                             suggestion="give --output PATH")]))
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
     try:
         atomic_write_bytes(output, data)
     except OSError as error:
-        typer.echo(f"{output}: error [unwritable] {error.strerror or error}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(report([Problem("unwritable-file", str(error.strerror or error), file=str(output))]))
 
 
 # --- report: the evidence map (pipeline.report) ---------------------------------------------
@@ -358,15 +360,14 @@ def report(
 
     Example: ketamap report --out /tmp/map && xdg-open /tmp/map/evidence-map.html
     """
-    from pipeline.core.problems import ProblemsFound, render_text
+    from pipeline.cli.problems import report as report_problems
+    from pipeline.core.problems import ProblemsFound
     from pipeline.report.evidence_map import draw
 
     try:
         written = draw(Path("."), out, data)
     except ProblemsFound as found:
-        typer.echo(render_text(found.problems), err=True)
-        unreadable = {"unreadable-table", "unreadable-params", "missing-column", "missing-param", "bad-param"}
-        raise typer.Exit(2 if any(p.code in unreadable for p in found.problems) else 1)
+        raise typer.Exit(report_problems(found.problems))
     for path in written:
         typer.echo(str(path))
 
@@ -386,27 +387,26 @@ def add(
 
     Example: ketamap add my-findings.csv && dvc repro
     """
+    from pipeline.cli.problems import report
     from pipeline.contributions.intake import Refused, add_file
-    from pipeline.core.problems import ProblemsFound, render_text
+    from pipeline.core.problems import Problem, ProblemsFound
     from pipeline.core.settings import load_params
     from pipeline.core.vocab import Vocabulary
 
     root = Path(".")
     if not (root / "params.yaml").is_file():
-        typer.echo("error [not-a-project] run `ketamap add` in the ketamap repository (no params.yaml here)", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(report([Problem("not-a-project", "run `ketamap add` in the ketamap repository "
+                                         "(no params.yaml here)")]))
     try:
         destination, copied = add_file(path, root, load_params(root), Vocabulary(root / "schemas"), curation)
     except Refused as refused:
-        typer.echo(render_text(refused.problems), err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(report(refused.problems))
     except ProblemsFound as found:
-        typer.echo(render_text(found.problems), err=True)
+        code = report(found.problems)
         typer.echo(f"\n{path}: not added; fix the problems above and run `ketamap add` again.", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(code)
     except OSError as error:
-        typer.echo(f"{path}: error [unreadable] {error}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(report([Problem("unreadable-file", str(error), file=str(path))]))
     where = destination.as_posix()
     typer.echo(f"added {where}; run `dvc repro` to rebuild the package." if copied
                else f"{where} is already there (identical); nothing to do.")

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pipeline.core.problems import Problem, render_text
+from pipeline.core.problems import Problem, exit_code, render_text
 from pipeline.core.settings import load_params
 from pipeline.publish.zenodo import (
     PRODUCTION_API,
@@ -47,47 +47,47 @@ def deposit_command(*, production: bool, publish: bool, dry_run: bool, bundle: P
     environment = "production" if production else "sandbox"
     api = (api or "").strip() or (PRODUCTION_API if production else SANDBOX_API)
 
-    def usage(problems: list[Problem]) -> int:
+    def fail(problems: list[Problem]) -> int:
         err(render_text(problems))
-        return 2
+        return exit_code(problems)
 
     bad_api = _api_problem(api)
     if bad_api:
-        return usage([bad_api])
+        return fail([bad_api])
     if bundle is None:
         try:
             release = load_params(root)["release"]
             bundle = Path(root) / "dist" / f"{release['name']}-{release['version']}.zip"
         except (OSError, KeyError, TypeError, ValueError) as exc:
-            return usage([Problem("params-unreadable", f"cannot read release.name/version from params.yaml: {exc}",
+            return fail([Problem("unreadable-params", f"cannot read release.name/version from params.yaml: {exc}",
                                   file="params.yaml", suggestion="pass --bundle PATH")])
     if not Path(bundle).is_file():
-        return usage([Problem("bundle-missing", "the release bundle does not exist", file=str(bundle),
+        return fail([Problem("bundle-missing", "the release bundle does not exist", file=str(bundle),
                               suggestion="run `dvc repro` to build it, or pass --bundle PATH")])
     meta, problems = load_metadata(metadata)
     if problems:
-        return usage(problems)
+        return fail(problems)
     try:
         state_data = load_state(state)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return usage([Problem("state-unreadable", f"cannot read the deposit record: {exc}", file=str(state),
+        return fail([Problem("unreadable-file", f"cannot read the deposit record: {exc}", file=str(state),
                               suggestion="restore it from git (`git checkout -- release/zenodo-deposits.json`)")])
     entry = state_data.get(environment) or {}
     try:
         files = [describe_file(Path(bundle))]
     except OSError as exc:
-        return usage([Problem("bundle-unreadable", f"cannot read the bundle: {exc}", file=str(bundle))])
+        return fail([Problem("unreadable-file", f"cannot read the bundle: {exc}", file=str(bundle))])
     plan = make_plan(files, meta, entry, environment=environment, api=api, publish=publish)
     problems = plan_problems(plan, entry)
     if problems:
-        return usage(problems)
+        return fail(problems)
     if dry_run:
         out(plan.as_text())
         return 0
 
     token = (environ.get(TOKEN_ENV) or "").strip()
     if not token:
-        return usage([Problem("token-missing", f"{TOKEN_ENV} is not set", suggestion=token_help(environment))])
+        return fail([Problem("token-missing", f"{TOKEN_ENV} is not set", suggestion=token_help(environment))])
     # Check before creating anything: a draft whose id cannot be recorded could not be resumed.
     try:
         Path(state).parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +96,7 @@ def deposit_command(*, production: bool, publish: bool, dry_run: bool, bundle: P
     except OSError:
         writable = False
     if not writable:
-        return usage([Problem("state-unwritable", "cannot write the deposit record", file=str(state))])
+        return fail([Problem("unwritable-file", "cannot write the deposit record", file=str(state))])
     client = ZenodoClient(api, token, log=err)
     try:
         outcome = deposit(plan, client, state_data, Path(state), log=err)
@@ -107,20 +107,16 @@ def deposit_command(*, production: bool, publish: bool, dry_run: bool, bundle: P
         elif exc.status == 400 and exc.step.startswith("creating a new version"):
             hint = (f"Zenodo makes new versions only of the latest published one; if a version was "
                     f"published outside ketamap, put its id as {environment}.record_id in {state}")
-        err(render_text([Problem("deposit-failed", client.redact(str(exc)), suggestion=hint)]))
-        return 1
+        return fail([Problem("deposit-failed", client.redact(str(exc)), suggestion=hint)])
     except requests.RequestException as exc:
-        err(render_text([Problem("deposit-failed", client.redact(f"{type(exc).__name__}: {exc}"))]))
-        return 1
-    except OSError as exc:
-        err(render_text([Problem("state-unwritable", client.redact(f"cannot write the deposit record: {exc}"),
-                                 file=str(state))]))
-        return 1
+        return fail([Problem("deposit-failed", client.redact(f"{type(exc).__name__}: {exc}"))])
+    except OSError as exc:  # after Zenodo answered: the deposit happened, its record could not be written
+        return fail([Problem("deposit-failed", client.redact(f"cannot write the deposit record: {exc}"),
+                              file=str(state))])
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        err(render_text([Problem("deposit-failed", client.redact(
+        return fail([Problem("deposit-failed", client.redact(
             f"Zenodo's answer is not shaped as documented ({type(exc).__name__}: {exc})"),
-            suggestion="run the same command again; if it persists, check the draft on the Zenodo web page")]))
-        return 1
+            suggestion="run the same command again; if it persists, check the draft on the Zenodo web page")])
 
     draft = outcome.draft
     if outcome.published:

@@ -1,12 +1,16 @@
-"""Generated documentation: `python -m pipeline.cli.docs cli > docs/cli.md` (the CLI reference).
+"""Generated documentation: `python -m pipeline.cli.docs cli > docs/cli.md` (the CLI reference) and
+`python -m pipeline.cli.docs problems > docs/problems.md` (the problem catalogue).
 
 The reference is `ketamap --help` and each command's `--help`, rendered at a fixed width
-without colour, so the file is the same on every machine; tests/test_docs.py fails when it is stale.
+without colour, so the file is the same on every machine; tests/test_docs.py and tests/test_catalogue.py
+fail when a page is stale.
 """
 
 from __future__ import annotations
 
 import sys
+
+from pipeline.core.catalogue import problems_markdown
 
 WIDTH = 100
 
@@ -35,7 +39,7 @@ def cli_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-GENERATORS = {"cli": cli_reference}
+GENERATORS = {"cli": cli_reference, "problems": problems_markdown}
 
 
 def main(argv: list[str] | None = None) -> None:

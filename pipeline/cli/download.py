@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipeline.core.problems import ProblemsFound, render_text
-from pipeline.publish.download import download, exit_code
+from pipeline.core.problems import Problem, ProblemsFound, exit_code, render_text
+from pipeline.publish.download import download
 
 
 def download_command(source: str, to: Path | None, version: str | None, api: str | None, replace: bool,
@@ -25,13 +25,9 @@ def download_command(source: str, to: Path | None, version: str | None, api: str
     except KeyboardInterrupt:
         raise
     except OSError as error:
-        print(f"error [unreadable-input] {error.strerror or error}: {error.filename or ''}\n"
-              "\ndownload: nothing was written to the target folder.", file=sys.stderr)
-        return 2
+        return _nothing_written([Problem("unreadable-file", str(error.strerror or error), file=error.filename)])
     except Exception as error:  # never a traceback: say what broke
-        print(f"error [internal-error] {type(error).__name__}: {error}\n"
-              "\ndownload: nothing was written to the target folder.", file=sys.stderr)
-        return 2
+        return _nothing_written([Problem("internal-error", f"{type(error).__name__}: {error}")])
     for check in result.checks:
         print(f"ok  {check}")
     if result.status == "identical":
@@ -40,3 +36,8 @@ def download_command(source: str, to: Path | None, version: str | None, api: str
         print(f"{result.name} {result.version} verified and {'placed in' if result.status == 'new' else 'replaced'} "
               f"{result.path}")
     return 0
+
+
+def _nothing_written(problems: list[Problem]) -> int:
+    print(render_text(problems) + "\n\ndownload: nothing was written to the target folder.", file=sys.stderr)
+    return exit_code(problems)

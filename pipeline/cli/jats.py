@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from pipeline.core.problems import ProblemsFound, render_text
+from pipeline.cli.problems import report as report_problems
+from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.settings import load_source
 from pipeline.core.vocab import Vocabulary
 from pipeline.sources.fetch import fetch, pmcid_from_export
@@ -22,19 +22,17 @@ def fetch_command(to: Path | None, pmcid: str | None, server: str, europepmc_url
     try:
         source = load_source(root)
     except ProblemsFound as found:
-        print(render_text(found.problems), file=sys.stderr)
-        return 2
+        return report_problems(found.problems)
     target = to or root / source.get("jats", "data/raw/PMC9082546.xml")
     pmcid = pmcid or pmcid_from_export(root / source.get("export", ""))
     if not pmcid:
-        print("error: no PMCID: the export's identifiers line has none; pass --pmcid PMC…", file=sys.stderr)
-        return 2
+        return report_problems([Problem("usage", "no PMCID: the export's identifiers line has none",
+                               suggestion="pass --pmcid PMC…")])
     try:
         print(fetch(Path(target), pmcid, server, europepmc_url, pmc_url, timeout,
                     source.get("jats_table", "Table 1"), force))
     except ProblemsFound as found:
-        print(render_text(found.problems), file=sys.stderr)
-        return 2
+        return report_problems(found.problems)
     return 0
 
 
@@ -45,25 +43,23 @@ def reconcile_command(export: Path | None, jats: Path | None, table_label: str |
     try:
         source = load_source(root)
     except ProblemsFound as found:
-        print(render_text(found.problems), file=sys.stderr)
-        return 2
+        return report_problems(found.problems, output)
     if export is None and not source.get("export"):
-        print("params.yaml: error [missing-param] source.export is not set; pass --export", file=sys.stderr)
-        return 2
+        return report_problems([Problem("missing-param", "source.export is not set", file="params.yaml",
+                               suggestion="pass --export")], output)
     export = export or root / source["export"]
     jats = jats or root / source.get("jats", "data/raw/PMC9082546.xml")
     for path, what in ((export, "text export"), (jats, "JATS file")):
         if not path.is_file():
-            hint = " (fetch it with `ketamap fetch-source`)" if what == "JATS file" else ""
-            print(f"{path}: error [missing-source] the {what} is not there{hint}", file=sys.stderr)
-            return 2
+            hint = "fetch it with `ketamap fetch-source`" if what == "JATS file" else None
+            return report_problems([Problem("missing-source", f"the {what} is not there", file=str(path),
+                                   suggestion=hint)], output)
     vocab = Vocabulary(root / "schemas")
     try:
         table, _, _ = read_jats(jats, root, vocab, table_label or source.get("jats_table", "Table 1"))
         report = reconcile(read_export(export, str(export), vocab, source.get("finding_columns", 14)), table, vocab)
     except ProblemsFound as found:
-        print(render_text(found.problems), file=sys.stderr)
-        return 1
+        return report_problems(found.problems, output)
     if output == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True))
     else:

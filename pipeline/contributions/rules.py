@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.contributions.sheets import (
-    UNREADABLE_CODES,
     Sheet,
     column_name,
     read_sheet,
@@ -85,11 +84,6 @@ class CheckedFile:
     @property
     def valid(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
-
-    @property
-    def unreadable(self) -> bool:
-        """The file could not be read at all (exit 2), as opposed to read and found wrong (exit 1)."""
-        return any(p.code in UNREADABLE_CODES for p in self.problems)
 
 
 def contribution_schema(vocab: Vocabulary) -> dict:

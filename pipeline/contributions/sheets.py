@@ -25,9 +25,6 @@ from pipeline.core.problems import Problem
 DELIMITED = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
 SPREADSHEETS = {".xlsx", ".xlsm"}
 PREFERRED_SHEET = "findings"
-# A file that cannot be read at all: the user must act before any row can be checked (exit 2).
-UNREADABLE_CODES = frozenset({"not-found", "unsupported-format", "unreadable-file"})
-
 # Trimmed from both ends of every cell: Unicode White_Space, which is what polars' strip_chars()
 # removes (Python's str.strip() would also take \x1c-\x1f); the slow reader uses the same set.
 SPACES = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"

@@ -85,7 +85,7 @@ def check_recorded_sha256(path: Path, raw: bytes, shown: str, fix: str, *, requi
     except FileNotFoundError:
         if not required:
             return
-        raise ProblemsFound([Problem("checksum-missing", f"no sha256 record ({record.name}) beside the source",
+        raise ProblemsFound([Problem("missing-checksum", f"no sha256 record ({record.name}) beside the source",
                                      file=shown, suggestion=f"restore {record.name} from git "
                                      f"(`git checkout -- {record.name}`)")]) from None
     except (OSError, UnicodeDecodeError) as error:

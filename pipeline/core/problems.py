@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from pipeline.core.catalogue import EXIT_STATUS, lookup
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -17,11 +19,18 @@ class Problem:
     suggestion: str | None = None
     severity: str = "error"
 
+    def __post_init__(self) -> None:
+        lookup(self.code)  # every code is declared once, in pipeline/core/catalogue.py (ValueError if not)
+
+    @property
+    def exit_class(self) -> str:
+        return lookup(self.code).exit_class
+
     def as_json(self) -> dict:
+        """code, message, line, column, value, suggestion (ketamap validate's contract), file and severity."""
         data = asdict(self)
-        data.pop("file")
-        data.pop("severity")
-        return data
+        return {key: data[key] for key in ("code", "message", "line", "column", "value", "suggestion",
+                                           "file", "severity")}
 
     def as_text(self) -> str:
         where = self.file or ""
@@ -42,6 +51,12 @@ class ProblemsFound(Exception):
 
     def __str__(self) -> str:
         return render_text(self.problems)
+
+
+def exit_code(problems: list[Problem]) -> int:
+    """The exit code for problems: 2 if any error is of class input (usage error, unreadable input),
+    1 if any other error (data invalid, verification failed), else 0 (warnings do not fail)."""
+    return max((EXIT_STATUS[p.exit_class] for p in problems if p.severity == "error"), default=0)
 
 
 def render_text(problems: list[Problem]) -> str:

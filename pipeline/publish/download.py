@@ -13,8 +13,8 @@ Nothing reaches the target folder until every check passed, in this order:
 
 The work happens in a hidden temporary folder beside the target (same filesystem), which is
 then renamed into place, so the target is either absent, the old content, or the complete new
-package, never half. Every failure is a `Problem`; a code in `INPUT_CODES` means the input
-could not be reached or used (exit 2), any other means verification failed (exit 1).
+package, never half. Every failure is a `Problem`; its code's exit class (pipeline/core/catalogue.py)
+says whether the input could not be reached or used (exit 2) or verification failed (exit 1).
 """
 
 from __future__ import annotations
@@ -43,12 +43,6 @@ ZENODO_SANDBOX_API = "https://sandbox.zenodo.org/api"
 API_ENV = "KETAMAP_ZENODO_API"
 DESCRIPTOR = "datapackage.json"
 CHECKSUMS = "SHA256SUMS"
-
-# These mean "could not get at the input" (exit 2); every other problem code means exit 1.
-INPUT_CODES = frozenset({
-    "usage", "not-found", "http-error", "unreachable", "no-release-file", "version-not-found",
-    "target-exists", "insecure-url", "unreadable-input",
-})
 
 _DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.(5281|5072)/zenodo\.(\d+)/?$", re.I)
 _RECORD_URL = re.compile(r"^https?://(sandbox\.)?zenodo\.org/(?:api/)?records?/(\d+)(?:[/?#].*)?$", re.I)
@@ -84,10 +78,6 @@ class Downloaded:
     version: str
     status: str  # "new", "identical" (already there, nothing changed) or "replaced"
     checks: list[str] = field(default_factory=list)
-
-
-def exit_code(problems: list[Problem]) -> int:
-    return 2 if any(p.code in INPUT_CODES for p in problems) else 1
 
 
 def refuse(code: str, message: str, **where) -> ProblemsFound:
@@ -143,7 +133,7 @@ class Transport:
         try:
             return json.loads(fetched.data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise refuse("unreadable-input", f"the answer is not JSON: {error}", file=url)
+            raise refuse("unreadable-file", f"the answer is not JSON: {error}", file=url)
 
     def fetch(self, url: str, dest: Path | None, *, params: dict | None = None, max_bytes: int | None = None,
               expected_size: int | None = None, missing_ok: bool = False, accept: str | None = None,
@@ -318,7 +308,7 @@ def classify(source: str, api: str | None = None) -> Source:
         for candidate in [path, *sorted(p for p in path.iterdir() if p.is_dir())]:
             if (candidate / DESCRIPTOR).is_file():
                 return Source("descriptor-file", str(candidate / DESCRIPTOR))
-        raise refuse("unreadable-input", f"the folder holds no {DESCRIPTOR}", file=text)
+        raise refuse("unreadable-package", f"the folder holds no {DESCRIPTOR}", file=text)
     if path.is_file():
         return Source("descriptor-file" if path.suffix == ".json" else "zip-file", str(path))
     raise refuse("usage", "not a Zenodo DOI or record, an https URL, or an existing file or folder", value=text,

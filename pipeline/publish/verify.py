@@ -10,14 +10,10 @@ from pathlib import Path
 
 from pipeline.contributions.intake import check_curation_paths, curation_folder
 from pipeline.contributions.rules import CheckedFile, _finish, check_file
-from pipeline.core.problems import Problem, ProblemsFound
+from pipeline.core.problems import Problem, ProblemsFound, exit_code as problems_exit_code
 from pipeline.core.vocab import Vocabulary
 from pipeline.datapackage.validation import validate_package
 from pipeline.publish.download import Limits, gather_zip, verify_staged
-
-PACKAGE_UNREADABLE = frozenset({"not-found", "not-a-zip", "corrupt-zip", "unreadable-package", "zip-bomb",
-                                "unsafe-path", "bundle-layout", "unreadable-input"})
-
 
 def is_package(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in (".json", ".zip")
@@ -32,7 +28,11 @@ def check_package(path: Path) -> CheckedFile:
     if path.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory(prefix="ketamap-validate-") as staged:
             try:
-                gather_zip(path, Path(staged), Limits(), [])
+                try:
+                    gather_zip(path, Path(staged), Limits(), [])
+                except ProblemsFound as found:  # the zip cannot be opened as a release: unreadable input
+                    raise ProblemsFound([Problem("unreadable-package", "the zip cannot be opened as a release "
+                                                 "package", file=shown), *found.problems]) from None
                 verify_staged(Path(staged), validate_package, [], None)
                 checked.row_count = _findings_rows(Path(staged) / "datapackage.json")
                 problems = []
@@ -80,9 +80,7 @@ def validate_paths(paths: list[Path], package_findings: list[dict[str, str]] | N
 
 
 def exit_code(files: list[CheckedFile]) -> int:
-    if any(f.unreadable or any(p.code in PACKAGE_UNREADABLE for p in f.problems) for f in files):
-        return 2
-    return 0 if all(f.valid for f in files) else 1
+    return problems_exit_code([p for f in files for p in f.problems])
 
 
 

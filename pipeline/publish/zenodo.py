@@ -299,11 +299,11 @@ def load_metadata(path: Path) -> tuple[dict, list[Problem]]:
         return {}, [Problem("metadata-missing", "the Zenodo metadata file does not exist", file=str(path),
                             suggestion="run `dvc repro` to generate .zenodo.json, or pass --metadata PATH")]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return {}, [Problem("metadata-unreadable", f"cannot read the Zenodo metadata: {exc}", file=str(path))]
+        return {}, [Problem("unreadable-file", f"cannot read the Zenodo metadata: {exc}", file=str(path))]
     if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
         data = data["metadata"]
     if not isinstance(data, dict):
-        return {}, [Problem("metadata-unreadable", "the Zenodo metadata must be a JSON object", file=str(path))]
+        return {}, [Problem("unreadable-file", "the Zenodo metadata must be a JSON object", file=str(path))]
     return data, check_metadata(data, str(path))
 
 

@@ -126,7 +126,7 @@ def read_tables(folder: Path) -> dict[str, list[dict[str, str]]]:
             problems.append(Problem("unreadable-table", f"cannot read the published table: {error}", file=str(path),
                                     suggestion="build the package first: `dvc repro package`"))
             continue
-        problems += [Problem("missing-column", "the evidence map needs this column", file=str(path), column=c)
+        problems += [Problem("unreadable-table", "the table lacks a column the evidence map needs", file=str(path), column=c)
                      for c in REQUIRED_COLUMNS[name] if c not in header]
     if problems:
         raise ProblemsFound(problems)

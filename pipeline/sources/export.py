@@ -355,5 +355,5 @@ def decode_export(raw: bytes, file: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ProblemsFound([Problem("unreadable-source", f"the export is not UTF-8 ({error.reason} at byte "
+        raise ProblemsFound([Problem("unreadable-file", f"the export is not UTF-8 ({error.reason} at byte "
                                      f"{error.start})", file=file)]) from None
