@@ -162,7 +162,7 @@ def test_header_only_file_has_a_header_and_no_rows(tmp_path):
     assert sheet.header == HEADER.split(",") and sheet.rows() == [] and sheet.problems == []
 
 
-@pytest.mark.parametrize("name, code", [("f.xls", "unsupported-format"), ("f.ods", "unsupported-format"),
+@pytest.mark.parametrize("name, code", [("f.xls", "unsupported-format"), ("f.numbers", "unsupported-format"),
                                         ("missing.csv", "not-found")])
 def test_unsupported_or_missing_files(tmp_path, name, code):
     if name != "missing.csv":
@@ -172,7 +172,7 @@ def test_unsupported_or_missing_files(tmp_path, name, code):
 
 def test_folder_is_not_a_file(tmp_path):
     (tmp_path / "d.csv").mkdir()
-    assert codes(read_sheet(tmp_path / "d.csv")) == ["unsupported-format"]
+    assert codes(read_sheet(tmp_path / "d.csv")) == ["not-a-file"]
 
 
 def test_fast_and_slow_readers_agree_on_a_plain_file():
@@ -185,3 +185,125 @@ def test_fast_and_slow_readers_agree_on_a_plain_file():
 def test_read_delimited_never_needs_a_path():
     sheet = read_delimited(io.BytesIO(b"a;b\n1;2\n").getvalue(), "in-memory.csv")
     assert sheet.path == "in-memory.csv" and sheet.rows() == [(2, ["1", "2"])]
+
+
+# --- workbooks from LibreOffice (.ods) and the limits every reader keeps -------------------
+
+
+def test_ods_written_by_libreoffice_reads_like_its_xlsx():
+    ods, xlsx = read_sheet(HERE / "libreoffice.ods"), read_sheet(HERE / "libreoffice.xlsx")
+    assert ods.problems == [] and ods.header == xlsx.header == HEADER.split(",")
+    assert ods.rows() == xlsx.rows() == [(line, cells) for line, cells in zip((2, 3, 4), EXPECTED)]
+
+
+def test_ods_reads_the_findings_sheet_and_says_which():
+    sheet = read_sheet(HERE / "several-sheets.ods")
+    assert sheet.sheet == "findings" and codes(sheet) == ["sheet-chosen"]
+    assert sheet.rows()[0][1][6] == "12345678"  # a number cell as typed, as in the .xlsx
+
+
+@pytest.mark.parametrize("name", ["formula.xlsx", "formula.ods"])
+def test_formula_cells_are_errors_with_line_and_column(name):
+    sheet = read_sheet(HERE / name)
+    [problem] = sheet.problems
+    assert (problem.code, problem.line, problem.column) == ("formula-cell", 3, "species")
+    assert problem.value.startswith("=HYPERLINK(") and problem.suggestion
+
+
+def test_a_formula_cell_makes_the_file_invalid_not_unreadable():
+    from pipeline.contributions.rules import check_file
+
+    checked = check_file(HERE / "formula.ods")
+    assert not checked.valid and not checked.unreadable
+    assert [row["line"] for row in checked.rows] == [2, 4]  # the row with the formula is not taken
+
+
+def test_unclosed_quote_is_an_error_at_the_line_where_it_opens(tmp_path):
+    sheet = sheet_of(tmp_path, 'a,b\n1,2\n3,"open\n5,6\n7,8\n')
+    assert [(p.code, p.line) for p in sheet.problems] == [("unclosed-quote", 3)] and sheet.frame is None
+
+
+def test_a_quote_that_swallows_rows_is_refused_but_a_real_line_break_is_kept(tmp_path):
+    swallowed = sheet_of(tmp_path, 'a,b,c\n1,2,"x\n3,4,5\n6,7,y"\n')
+    assert [(p.code, p.line) for p in swallowed.problems] == [("unclosed-quote", 2)]
+    kept = sheet_of(tmp_path, 'a,b,c\n1,2,"first line\nsecond, line"\n3,4,5\n')
+    assert kept.problems == [] and kept.rows()[0] == (2, ["1", "2", "first line\nsecond, line"])
+
+
+def test_nul_anywhere_is_an_error_with_its_line(tmp_path):
+    body = "a,b\n" + "1,2\n" * 40_000 + "3,\x004\n"
+    sheet = sheet_of(tmp_path, body)
+    assert [(p.code, p.line) for p in sheet.problems] == [("nul-byte", 40_002)]
+
+
+def test_xlsx_rows_past_an_understated_dimension_are_read(tmp_path):
+    import re
+    import zipfile
+
+    workbook = Workbook()
+    for n in range(30):
+        workbook.active.append(["molecule", "direction"] if n == 0 else [f"m{n}", "increase"])
+    workbook.save(tmp_path / "w.xlsx")
+    with zipfile.ZipFile(tmp_path / "w.xlsx") as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    name = "xl/worksheets/sheet1.xml"
+    parts[name] = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:B2"/>', parts[name])
+    with zipfile.ZipFile(tmp_path / "lie.xlsx", "w") as archive:
+        for part, data in parts.items():
+            archive.writestr(part, data)
+    assert len(read_sheet(tmp_path / "lie.xlsx").rows()) == 29
+
+
+@pytest.mark.parametrize("name, content, limit, code", [
+    ("f.csv", "a,b\n" + "1,2\n" * 20, {"max_rows": 10}, "too-many-rows"),
+    ("f.csv", "a,b,c,d\n1,2,3,4\n", {"max_columns": 3}, "too-many-columns"),
+    ("f.csv", "a,b\n1,2,3,4\n", {"max_columns": 3}, "too-many-columns"),  # a ragged row, in the slow reader
+    ("f.csv", "a,bbbbbb\n1,2\n", {"max_header_chars": 5}, "header-too-long"),
+    ("f.csv", "a,b\n" + "1,2\n" * 100, {"max_bytes": 100}, "file-too-large"),
+    ("f.xlsx", None, {"max_rows": 2}, "too-many-rows"),
+    ("f.xlsx", None, {"max_inflated_bytes": 5000}, "workbook-too-large"),
+    ("f.ods", None, {"max_columns": 5}, "too-many-columns"),
+])
+def test_each_limit_refuses_the_file_with_its_own_code(tmp_path, name, content, limit, code):
+    from dataclasses import replace
+
+    from pipeline.contributions.sheets import LIMITS
+
+    path = tmp_path / name
+    if content is None:
+        path.write_bytes((HERE / ("libreoffice" + path.suffix)).read_bytes())
+    else:
+        path.write_text(content)
+    sheet = read_sheet(path, limits=replace(LIMITS, **limit))
+    assert codes(sheet) == [code] and sheet.frame is None and sheet.problems[0].exit_class == "input"
+    assert sheet.problems[0].suggestion
+
+
+def test_a_long_cell_is_an_error_at_its_line_and_column(tmp_path):
+    from dataclasses import replace
+
+    from pipeline.contributions.sheets import LIMITS
+
+    (tmp_path / "f.csv").write_text("a,notes\n1,short\n2," + "x" * 50 + "\n")
+    sheet = read_sheet(tmp_path / "f.csv", limits=replace(LIMITS, max_cell_chars=20))
+    assert [(p.code, p.line, p.column) for p in sheet.problems] == [("cell-too-long", 3, "notes")]
+    assert sheet.frame is not None
+
+
+def test_read_input_never_opens_what_is_not_a_regular_file(tmp_path):
+    import os
+
+    from pipeline.core.files import read_input
+    from pipeline.core.problems import ProblemsFound
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    for name in ("pipe", "zero"):
+        with pytest.raises(ProblemsFound) as refused:
+            read_input(tmp_path / name, 1000)
+        assert [p.code for p in refused.value.problems] == ["not-a-file"]
+    (tmp_path / "big").write_bytes(b"x" * 2000)
+    with pytest.raises(ProblemsFound) as refused:
+        read_input(tmp_path / "big", 1000)
+    assert [p.code for p in refused.value.problems] == ["file-too-large"]
+    assert read_input(tmp_path / "big", 2000) == b"x" * 2000

@@ -260,7 +260,7 @@ class TemplateFormat(str, Enum):
 
 @app.command(rich_help_panel=CONTRIBUTE)
 def validate(
-    paths: List[Path] = typer.Argument(..., help="Contributions (.csv, .tsv, .txt, .xlsx) or packages "
+    paths: List[Path] = typer.Argument(..., help="Contributions (.csv, .tsv, .txt, .xlsx, .ods) or packages "
                                                  "(a datapackage.json, a folder holding one, a release zip)."),
     format: ValidateFormat = typer.Option(ValidateFormat.text, "--format", help="text (for people), json, "
                                           "html (one self-contained page, each problem in its cell) or markdown "
@@ -377,7 +377,7 @@ def report(
 
 @app.command(rich_help_panel=CONTRIBUTE)
 def add(
-    path: Path = typer.Argument(..., help="A contribution or, with --curation, a curation file (CSV, TSV, XLSX)."),
+    path: Path = typer.Argument(..., help="A contribution or, with --curation, a curation file (CSV, TSV, XLSX, ODS)."),
     curation: bool = typer.Option(False, "--curation", help="Add a curation file to data/curation/ "
                                                             "instead of a contribution to data/contrib/."),
 ) -> None:

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.core.problems import ProblemsFound, render_text
+from pipeline.core.problems import ProblemsFound, exit_code, render_text
 from pipeline.stages import STAGES
 
 
@@ -23,7 +23,7 @@ def run_stage(name: str, root: Path = Path(".")) -> int:
         print(render_text(found.problems), file=sys.stderr)
         print(f"\n{name}: {len(errors)} problem(s); nothing was published. "
               "Fix them and run `dvc repro` again.", file=sys.stderr)
-        return 1
+        return exit_code(errors)  # 2 for an input refused unread (catalogue class input), else 1
     except Exception as error:  # a bug, not bad input: say so briefly; KETAMAP_DEBUG=1 shows the traceback
         if os.environ.get("KETAMAP_DEBUG"):
             raise

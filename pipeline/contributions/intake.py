@@ -17,7 +17,7 @@ from pipeline.contributions.curation import (
     apply_curation,
     check_curation,
 )
-from pipeline.core.files import atomic_write_bytes, read_csv, sha256_file
+from pipeline.core.files import atomic_write_bytes, input_refusal, not_regular, read_csv, sha256_file
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.vocab import Vocabulary
 from pipeline.findings.ids import content_key, finding_id
@@ -40,9 +40,19 @@ def nested_folders(folder: Path, root: Path) -> list[Problem]:
     """A folder inside data/contrib/ or data/curation/ would be skipped silently: say so instead."""
     if not folder.is_dir():
         return []
+    entries = [p for p in sorted(folder.iterdir()) if not p.name.startswith(".")]
     return [Problem("nested-folder", "files in sub-folders are not read", file=_display(p, root),
                     suggestion=f"move its files into {_display(folder, root)}/ itself")
-            for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+            for p in entries if p.is_dir()] + [input_refusal(p, _display(p, root)) for p in entries
+                                               if not p.is_dir() and _special(p)]
+
+
+def _special(path: Path) -> bool:
+    """A FIFO, a device, a socket or a dangling link among the data files: refused, not skipped."""
+    try:
+        return not_regular(path.stat().st_mode) is not None
+    except OSError:
+        return True
 
 
 def source_id_for(prefix: str, path: Path) -> str:
@@ -185,8 +195,9 @@ def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: 
     """
     path = Path(path)
     shown = str(path)
-    if not path.is_file():
-        raise Refused([Problem("unreadable-file", "no such file", file=shown)])
+    refusal = input_refusal(path, shown)  # stat only: a FIFO, a device or a folder is refused, never opened
+    if refusal is not None:
+        raise Refused([refusal])
     folder = root / params["curation" if curation else "contrib"]["dir"]
     destination = folder / path.name
     if path.name in NOT_DATA or path.name.startswith("."):
@@ -210,6 +221,8 @@ def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: 
         from pipeline.contributions.rules import check_file
 
         problems = check_file(path, vocab, package_findings=findings).problems
+    if any(p.severity == "error" and p.exit_class == "input" for p in problems):  # refused unread: exit 2
+        raise Refused(problems)
     if any(p.severity == "error" for p in problems):
         raise ProblemsFound(problems)
     atomic_write_bytes(destination, data)

@@ -493,7 +493,7 @@ def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_error
     for problem in file_problems:
         counts[problem.code] = counts.get(problem.code, 0) + 1
     listed = [p for p in file_problems if p.line is None or p.code in HEADER_CODES]
-    row_level = [p for p in file_problems if p not in listed]
+    row_level = [p for p in file_problems if not (p.line is None or p.code in HEADER_CODES)]  # linear, not `not in listed`
     if table is not None and table.height:
         for code, count in table.group_by("code").len().iter_rows():
             counts[code] = counts.get(code, 0) + count

@@ -1,7 +1,8 @@
 """sheets: the files contributors really send → a header and rows, each with its line number.
 
 CSV, TSV and Excel's text exports (UTF-8 with or without BOM, UTF-16 "Unicode text", cp1252),
-with `,` `;` or tab sniffed from the header, and XLSX. Cells and header names are trimmed, rows
+with `,` `;` or tab sniffed from the header, and workbooks: XLSX (`pipeline.contributions.xlsx`) and
+ODS (`pipeline.contributions.ods`). Cells and header names are trimmed, rows
 that are blank (or only delimiters, as Excel writes them) and lines starting with `#` are
 skipped, and each row keeps its 1-based line in the file (for XLSX, its row number) so a
 problem can say where it is. Nothing here knows what a finding is: that is `pipeline.contributions.rules`.
@@ -10,6 +11,12 @@ A big delimited file is read by polars in one pass; the line of each row then fo
 position, which holds when no record spans two lines. When that cannot be shown (quoted line
 breaks, ragged rows, anything polars refuses), the file is read again by Python's csv module,
 which gives the same rows and reports each ragged one.
+
+Every row is read or the file is refused: the file is opened only when `os.stat` says it is a
+regular file (`pipeline.core.files.read_input`: a FIFO, a device or a folder is refused at once),
+an unclosed quote is an error at the line where it opens (it would swallow every later line into
+one cell), a NUL byte anywhere is an error at its line, and every limit of `SheetLimits`
+(bytes, lines, columns, cell and header length) has its own problem code.
 """
 
 from __future__ import annotations
@@ -17,18 +24,32 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
-from pipeline.core.problems import Problem
+from pipeline.contributions.ods import read_ods
+from pipeline.contributions.table import (  # noqa: F401 (Sheet, SPACES, cell_text: this module's API too)
+    LIMITS,
+    SPACES,
+    Refused,
+    Sheet,
+    SheetLimits,
+    cell_text,
+    check_header,
+    column_name,
+    long_cells,
+    make_frame,
+    refused,
+    too_many_columns,
+    too_many_rows,
+)
+from pipeline.contributions.workbook import read_zipped
+from pipeline.contributions.xlsx import read_xlsx
+from pipeline.core.files import input_refusal, read_input
+from pipeline.core.problems import Problem, ProblemsFound
 
 DELIMITED = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
-SPREADSHEETS = {".xlsx", ".xlsm"}
-PREFERRED_SHEET = "findings"
-# Trimmed from both ends of every cell: Unicode White_Space, which is what polars' strip_chars()
-# removes (Python's str.strip() would also take \x1c-\x1f); the slow reader uses the same set.
-SPACES = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-          "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+SPREADSHEETS = {".xlsx": read_xlsx, ".xlsm": read_xlsx, ".ods": read_ods}
 _SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)' or as .xlsx"
 _COMMENT_LINE = re.compile(rb"(?m)^#[^\r\n]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -39,62 +60,29 @@ _MAGIC = {
 }
 
 
-@dataclass
-class Sheet:
-    """What a file holds: header cells (trimmed) and a polars frame of its non-blank rows.
-
-    `frame` has a `line` column (1-based; the header's line is `header_line`) and one string
-    column per header position, named `c0`, `c1`, …; missing cells are empty strings. It is None
-    when the file could not be read; `problems` then says why.
-    """
-
-    path: str
-    header: list[str] = field(default_factory=list)
-    header_line: int | None = None
-    frame: object | None = None
-    sheet: str | None = None
-    encoding: str | None = None
-    delimiter: str | None = None
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def readable(self) -> bool:
-        return self.frame is not None
-
-    def rows(self) -> list[tuple[int, list[str]]]:
-        """(line, cells) for every row: convenient for small files and tests."""
-        if self.frame is None:
-            return []
-        return [(row[0], list(row[1:])) for row in self.frame.iter_rows()]
-
-
-def column_name(position: int) -> str:
-    return f"c{position}"
-
-
-def read_sheet(path: Path, display: str | None = None) -> Sheet:
-    """Read a CSV/TSV/TXT/XLSX file; every problem becomes a `Problem`, never an exception."""
+def read_sheet(path: Path, display: str | None = None, limits: SheetLimits = LIMITS) -> Sheet:
+    """Read a CSV/TSV/TXT/XLSX/ODS file; every problem becomes a `Problem`, never an exception."""
     path = Path(path)
     shown = display or str(path)
+    refusal = input_refusal(path, shown)  # stat only: a FIFO or a device is never opened
+    if refusal is not None:
+        return refused(shown, refusal)
     suffix = path.suffix.lower()
     if suffix not in DELIMITED and suffix not in SPREADSHEETS:
-        return _unreadable(shown, "unsupported-format", f"'{path.suffix or path.name}' files are not read",
-                           "send a .csv, .tsv or .xlsx file", code_value=path.suffix or None)
+        return refused(shown, code="unsupported-format", message=f"'{path.suffix or path.name}' files are not read",
+                       suggestion="send a .csv, .tsv, .xlsx or .ods file", value=path.suffix or None)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return _unreadable(shown, "not-found", "no such file", "check the path")
-    except IsADirectoryError:
-        return _unreadable(shown, "unsupported-format", "this is a folder, not a file", "give a file")
-    except OSError as error:
-        return _unreadable(shown, "unreadable-file", f"the file cannot be read: {error.strerror or error}", None)
+        raw = read_input(path, limits.max_bytes, shown)
+    except ProblemsFound as found:
+        return Sheet(shown, problems=found.problems)
     if suffix in SPREADSHEETS:
-        return read_workbook(raw, shown)
-    return read_delimited(raw, shown, DELIMITED[suffix])
+        return read_zipped(raw, shown, suffix, SPREADSHEETS[suffix], limits)
+    return read_delimited(raw, shown, DELIMITED[suffix], limits)
 
 
-def _unreadable(shown: str, code: str, message: str, suggestion: str | None, code_value: str | None = None) -> Sheet:
-    return Sheet(shown, problems=[Problem(code, message, file=shown, value=code_value, suggestion=suggestion)])
+def read_workbook(raw: bytes, shown: str, kind: str = ".xlsx", limits: SheetLimits = LIMITS) -> Sheet:
+    """An .xlsx/.xlsm/.ods workbook's bytes → Sheet (`read_sheet` without a path)."""
+    return read_zipped(raw, shown, kind, SPREADSHEETS.get(kind, read_xlsx), limits)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,7 +138,8 @@ def _encoding_of(raw: bytes) -> tuple[str, bytes]:
 
 
 def _binary(head: str) -> bool:
-    return "\x00" in head or len(_CONTROL.findall(head)) > max(8, len(head) // 100)
+    """Dense control characters: binary data (a lone NUL is told apart, with its line: `_check_text`)."""
+    return len(_CONTROL.findall(head)) > max(8, len(head) // 100)
 
 
 def _looks_like_utf16le(raw: bytes) -> bool:
@@ -170,33 +159,57 @@ def sniff_delimiter(header_line: str, default: str) -> str:
     return default if default in winners else winners[0]
 
 
-def read_delimited(raw: bytes, shown: str, default_delimiter: str = ",") -> Sheet:
+def read_delimited(raw: bytes, shown: str, default_delimiter: str = ",", limits: SheetLimits = LIMITS) -> Sheet:
     if not raw.strip():
         return Sheet(shown, problems=[Problem("empty-file", "the file is empty", file=shown,
                                               suggestion="start from `ketamap template`")])
+    try:
+        return _read_delimited(raw, shown, default_delimiter, limits)
+    except Refused as refusal:
+        return refused(shown, replace(refusal.problem, file=shown))
+
+
+def _read_delimited(raw: bytes, shown: str, default_delimiter: str, limits: SheetLimits) -> Sheet:
     encoding, body = _encoding_of(raw)
     if encoding.startswith("utf-8") and not _refuse_by_magic(raw, shown) and not _lone_cr(body) \
             and not _binary(body[:65536].decode("utf-8", errors="ignore")):
-        sheet = _read_body(body, shown, default_delimiter, slow=False)  # UTF-8 as is: no decoding pass
+        _check_text(body, shown, limits)
+        sheet = _read_body(body, shown, default_delimiter, False, limits)  # UTF-8 as is: no decoding pass
         if sheet is not None:
             sheet.encoding = encoding
             return sheet
     text, encoding, problems = decode(raw, shown)
     if text is None:
         return Sheet(shown, problems=problems)
+    _check_text(text, shown, limits)
     if "\r" in text and re.search(r"\r(?!\n)", text):
         text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Mac line ends
-    sheet = _read_body(text.encode("utf-8"), shown, default_delimiter, slow=True)
+    sheet = _read_body(text.encode("utf-8"), shown, default_delimiter, True, limits)
     sheet.encoding = encoding
     sheet.problems = problems + sheet.problems
     return sheet
+
+
+def _check_text(body: bytes | str, shown: str, limits: SheetLimits) -> None:
+    """Refuse a NUL anywhere (with its line) and a file of more lines than `max_rows`."""
+    nul, newline = (b"\x00", b"\n") if isinstance(body, bytes) else ("\x00", "\n")
+    position = body.find(nul)
+    if position >= 0:
+        line = body.count(newline, 0, position) + 1
+        raise Refused(Problem("nul-byte", f"the file holds a NUL byte (\\x00) on line {line}; a text table never "
+                              "does (the file is damaged, or not text)", file=shown, line=line,
+                              suggestion="delete the character, or save the table again from your spreadsheet"))
+    lines = body.count(newline)
+    if lines > limits.max_rows:
+        raise Refused(too_many_rows(shown, limits.max_rows + 1, limits))
 
 
 def _lone_cr(body: bytes) -> bool:
     return b"\r" in body and re.search(rb"\r(?!\n)", body) is not None
 
 
-def _read_body(body: bytes, shown: str, default_delimiter: str, slow: bool) -> Sheet | None:
+def _read_body(body: bytes, shown: str, default_delimiter: str, slow: bool,
+               limits: SheetLimits = LIMITS) -> Sheet | None:
     """UTF-8 bytes → Sheet; with slow=False, None whenever the fast reader cannot vouch for the result."""
     header_line, start = _find_header(body)
     if header_line is None:
@@ -210,12 +223,16 @@ def _read_body(body: bytes, shown: str, default_delimiter: str, slow: bool) -> S
     except UnicodeDecodeError:
         return None
     delimiter = sniff_delimiter(first, default_delimiter)
-    sheet = _read_fast(rest, delimiter, header_line)
+    if first.count(delimiter) >= limits.max_columns:  # before any parser allocates a column each
+        raise Refused(too_many_columns(shown, header_line, first.count(delimiter) + 1, limits))
+    sheet = _read_fast(rest, delimiter, header_line, limits)
     if sheet is None:
         if not slow:
             return None
-        sheet = _read_slow(rest.decode("utf-8"), delimiter, header_line, shown)
+        sheet = _read_slow(rest.decode("utf-8"), delimiter, header_line, shown, limits)
     sheet.path, sheet.delimiter = shown, delimiter
+    if sheet.frame is not None:
+        sheet.problems += long_cells(sheet.frame, sheet.header, shown, limits)
     return sheet
 
 
@@ -244,14 +261,15 @@ def _first_line(body: bytes) -> str:
     return body[:end if end >= 0 else len(body)].decode("utf-8")
 
 
-def _read_fast(body: bytes, delimiter: str, header_line: int) -> Sheet | None:
+def _read_fast(body: bytes, delimiter: str, header_line: int, limits: SheetLimits = LIMITS) -> Sheet | None:
     """polars, when each physical line is one record; None when that cannot be shown."""
     import polars as pl
 
     first = _first_line(body)
-    header = [cell.strip(SPACES) for cell in next(csv.reader([first], delimiter=delimiter), [])]
-    if not header or '"' in first:
+    if '"' in first or body.count(b'"') % 2:  # an odd number of quotes: one is unclosed, let csv say where
         return None
+    header = [cell.strip(SPACES) for cell in first.split(delimiter)]
+    check_header("", header, header_line, limits)
     names = [column_name(i) for i in range(len(header))]
     blank = pl.all_horizontal(pl.col(n) == "" for n in names)
     try:  # one lazy query: polars trims cells and drops blank rows while it parses
@@ -272,10 +290,11 @@ def _read_fast(body: bytes, delimiter: str, header_line: int) -> Sheet | None:
     return Sheet("", header=header, header_line=header_line, frame=frame)
 
 
-def _read_slow(text: str, delimiter: str, header_line: int, shown: str) -> Sheet:
-    """Python's csv module: record by record, quoted line breaks and ragged rows included."""
-    csv.field_size_limit(1 << 30)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _read_slow(text: str, delimiter: str, header_line: int, shown: str, limits: SheetLimits = LIMITS) -> Sheet:
+    """Python's csv module (strict: a quote is closed, and nothing follows a closing quote but the
+    delimiter): record by record, quoted line breaks and ragged rows included."""
+    csv.field_size_limit(1 << 30)  # the file is bounded (max_bytes); long cells are reported by long_cells
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     problems: list[Problem] = []
     records: list[tuple[int, list[str]]] = []
     header: list[str] = []
@@ -283,120 +302,57 @@ def _read_slow(text: str, delimiter: str, header_line: int, shown: str) -> Sheet
     try:
         for cells in reader:
             line = header_line + previous
+            if reader.line_num - previous > 1 and _swallows_rows(cells, delimiter, len(header)):
+                return Sheet("", header=header, header_line=header_line, problems=[_quote_problem(
+                    csv.Error("swallowed"), shown, line, header_line + reader.line_num - 1)])
             previous = reader.line_num
             cells = [cell.strip(SPACES) for cell in cells]
             if not header and line == header_line:
+                check_header(shown, cells, line, limits)
                 header = cells
                 continue
             if not any(cells):
                 continue
             if len(cells) > len(header):
+                if len(cells) > limits.max_columns:
+                    raise Refused(too_many_columns(shown, line, len(cells), limits))
                 extra = [c for c in cells[len(header):] if c]
                 if extra:
                     problems.append(Problem("ragged-row", f"the row has {len(cells)} cells but the header has "
-                                            f"{len(header)}", file=shown, line=line, value=extra[0],
+                                            f"{len(header)}", file=shown, line=line, value=extra[0][:80],
                                             suggestion="remove the extra cells or give them a header; a "
                                             "cell holding the delimiter must be quoted"))
                 cells = cells[:len(header)]
             records.append((line, cells + [""] * (len(header) - len(cells))))
     except csv.Error as error:
-        problems.append(Problem("unreadable-file", f"the table cannot be parsed after line "
-                                f"{header_line + previous}: {error}", file=shown, line=header_line + previous,
-                                suggestion="check for an unclosed quote (\") near that line"))
-    return Sheet("", header=header, header_line=header_line, frame=_frame(header, records), problems=problems)
+        problem = _quote_problem(error, shown, header_line + previous, header_line + reader.line_num - 1)
+        return Sheet("", header=header, header_line=header_line, problems=[problem])
+    return Sheet("", header=header, header_line=header_line, frame=make_frame(header, records), problems=problems)
 
 
-def _frame(header: list[str], records: list[tuple[int, list[str]]]):
-    import polars as pl
-
-    names = [column_name(i) for i in range(len(header))]
-    columns = {"line": pl.Series("line", [line for line, _ in records], dtype=pl.Int64)}
-    for i, name in enumerate(names):
-        columns[name] = pl.Series(name, [cells[i] for _, cells in records], dtype=pl.String)
-    return pl.DataFrame(columns)
+def _swallows_rows(cells: list[str], delimiter: str, width: int) -> bool:
+    """A quoted cell whose later lines hold a row's worth of delimiters: a quote left open that
+    closes, by chance, lines later (a cell's real line breaks do not look like rows)."""
+    if width < 2:
+        return False
+    return any(part.count(delimiter) >= width - 1 for cell in cells if "\n" in cell for part in cell.split("\n")[1:])
 
 
-# ---------------------------------------------------------------------------------------------
-# XLSX
-
-
-def read_workbook(raw: bytes, shown: str) -> Sheet:
-    """The sheet named 'findings' (else the first), read-only; rows keep their Excel row numbers."""
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    if not raw:
-        return Sheet(shown, problems=[Problem("empty-file", "the file is empty", file=shown,
-                                              suggestion="start from `ketamap template --format xlsx`")])
-    try:
-        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError) as error:
-        return _unreadable(shown, "unreadable-file", f"this is not a readable .xlsx workbook ({type(error).__name__})",
-                           "open it in your spreadsheet and save it again as .xlsx (Excel Workbook)")
-    except Exception as error:  # openpyxl raises many kinds of errors for damaged workbooks
-        return _unreadable(shown, "unreadable-file", f"the workbook is damaged ({type(error).__name__})",
-                           "open it in your spreadsheet and save it again as .xlsx (Excel Workbook)")
-    try:
-        return _read_worksheet(workbook, shown)
-    except Exception as error:  # damaged sheet XML surfaces only while iterating
-        return _unreadable(shown, "unreadable-file", f"the workbook is damaged ({type(error).__name__})",
-                           "open it in your spreadsheet and save it again as .xlsx (Excel Workbook)")
-    finally:
-        workbook.close()
-
-
-def _read_worksheet(workbook, shown: str) -> Sheet:
-    names = list(workbook.sheetnames)
-    if not names:
-        return _unreadable(shown, "unreadable-file", "the workbook has no sheets", None)
-    chosen = next((n for n in names if n.strip().casefold() == PREFERRED_SHEET), names[0])
-    problems = []
-    if len(names) > 1:
-        others = ", ".join(repr(n) for n in names if n != chosen)
-        why = "it is named 'findings'" if chosen.strip().casefold() == PREFERRED_SHEET else "it is the first"
-        problems.append(Problem("sheet-chosen", f"read the sheet {chosen!r} ({why}); ignored {others}",
-                                file=shown, value=chosen, suggestion="put the findings on a sheet named "
-                                "'findings' if this is the wrong one", severity="warning"))
-    header: list[str] = []
-    header_line: int | None = None
-    records: list[tuple[int, list[str]]] = []
-    for number, values in enumerate(workbook[chosen].iter_rows(values_only=True), 1):
-        cells = [cell_text(v) for v in values]
-        if not any(cells) or cells[0].startswith("#"):
-            continue
-        if header_line is None:
-            while cells and not cells[-1]:
-                cells.pop()
-            header, header_line = cells, number
-            continue
-        extra = [c for c in cells[len(header):] if c]
-        if extra:
-            problems.append(Problem("ragged-row", f"the row has a cell beyond the header's {len(header)} columns",
-                                    file=shown, line=number, value=extra[0],
-                                    suggestion="remove the extra cells or give them a header"))
-        cells = cells[:len(header)]
-        records.append((number, cells + [""] * (len(header) - len(cells))))
-    if header_line is None:
-        return Sheet(shown, sheet=chosen, problems=problems + [Problem(
-            "empty-file", f"the sheet {chosen!r} is empty", file=shown,
-            suggestion="start from `ketamap template --format xlsx`")])
-    return Sheet(shown, header=header, header_line=header_line, frame=_frame(header, records), sheet=chosen,
-                 problems=problems)
-
-
-def cell_text(value: object) -> str:
-    """A cell as the contributor sees it: 12345678.0 → '12345678', a date → '2024-01-02'."""
-    import datetime
-
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    return str(value).strip(SPACES)
+def _quote_problem(error: csv.Error, shown: str, start: int, line: int) -> Problem:
+    """What the csv module's complaint means for the person who wrote the file."""
+    if str(error) == "swallowed":
+        return Problem("unclosed-quote", f"a quote (\") opened in the row of line {start} closes only on line {line}: "
+                       "the lines between, which look like rows, would be read as one cell", file=shown, line=start,
+                       suggestion='close the quote where the cell ends; a cell holding a quote is written '
+                       '"like ""this"""')
+    if "end of data" in str(error):  # the file ends inside a quoted cell
+        return Problem("unclosed-quote", f"a quote (\") opened in the row of line {start} is never closed, so "
+                       f"every line after it (to line {line}) would be read as one cell", file=shown, line=start,
+                       suggestion='close the quote, or delete it; a cell holding a quote is written "like ""this"""')
+    if "expected after" in str(error):
+        opened = f"that opens on line {start} and " if start != line else ""
+        return Problem("misplaced-quote", f"the quoted cell {opened}closes on line {line} is followed by text before "
+                       "the next delimiter (a quote left open swallows the lines between)", file=shown, line=start,
+                       suggestion='quote the whole cell and double the quotes inside it: "5"" long"')
+    return Problem("unreadable-file", f"the table cannot be parsed after line {start}: {error}", file=shown, line=start,
+                   suggestion="check for an unclosed quote (\") near that line")

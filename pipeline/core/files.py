@@ -1,4 +1,5 @@
-"""Reading and writing the project's CSV tables: UTF-8, '\\n' line ends, atomic replacement."""
+"""Reading and writing the project's CSV tables: UTF-8, '\\n' line ends, atomic replacement; and reading
+what people give (`read_input`): regular files only (stat first, never open-and-block), bounded."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import csv
 import hashlib
 import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
+
+from pipeline.core.problems import Problem, ProblemsFound
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -96,3 +100,77 @@ def check_recorded_sha256(path: Path, raw: bytes, shown: str, fix: str, *, requi
         raise ProblemsFound([Problem("checksum-mismatch", f"the file differs from the sha256 recorded in "
                                      f"{record.name} (it is {actual})", file=shown,
                                      value=recorded[0] if recorded else None, suggestion=fix)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading what people give: regular files only, and bounded
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def not_regular(mode: int) -> str | None:
+    """What a file mode is when it is not a regular file ('a folder', 'a FIFO (named pipe)', …), else None."""
+    return next((kind for test, kind in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "not a regular file")
+
+
+def input_refusal(path: Path, shown: str | None = None) -> Problem | None:
+    """Why `path` must not be opened, or None for a regular file. `os.stat` only (it follows
+    symlinks, so a link to /dev/zero is a device): nothing is opened, so nothing can block."""
+    shown = shown or str(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return Problem("not-found", "no such file", file=shown, suggestion="check the path")
+    except OSError as error:
+        return Problem("unreadable-file", f"the file cannot be read: {error.strerror or error}", file=shown)
+    kind = not_regular(mode)
+    if kind is None:
+        return None
+    return Problem("not-a-file", f"this is {kind}, not a regular file; it is not read (it could block or never end)",
+                   file=shown, suggestion="give the path of a saved file (a .csv, .tsv, .xlsx or .ods)")
+
+
+def read_input(path: Path, max_bytes: int, shown: str | None = None) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`; raise ProblemsFound otherwise.
+
+    Stat first, then open without blocking (O_NONBLOCK: a FIFO swapped in after the stat opens at
+    once) and check that the open file is the regular file that was stat'ed; never read more than
+    `max_bytes` + 1 bytes, whatever the file grows to meanwhile.
+    """
+    shown = shown or str(path)
+    refusal = input_refusal(path, shown)
+    if refusal is not None:
+        raise ProblemsFound([refusal])
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        raise ProblemsFound([Problem("unreadable-file", f"the file cannot be read: {error.strerror or error}",
+                                     file=shown)]) from None
+    try:
+        info = os.fstat(fd)
+        if not_regular(info.st_mode) is not None:  # replaced between the stat and the open
+            raise ProblemsFound([input_refusal(path, shown) or Problem("not-a-file", "the file changed while it "
+                                 "was opened", file=shown, suggestion="give the path of a saved file")])
+        if info.st_size > max_bytes:
+            raise ProblemsFound([too_large(shown, info.st_size, max_bytes)])
+        chunks, size = [], 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 22, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise ProblemsFound([too_large(shown, size, max_bytes)])
+        return b"".join(chunks)
+    except OSError as error:
+        raise ProblemsFound([Problem("unreadable-file", f"the file cannot be read: {error.strerror or error}",
+                                     file=shown)]) from None
+    finally:
+        os.close(fd)
+
+
+def too_large(shown: str, size: int, max_bytes: int) -> Problem:
+    return Problem("file-too-large", f"the file has {size:,} bytes or more; at most {max_bytes:,} are read",
+                   file=shown, suggestion="split it into several files, each under the limit")

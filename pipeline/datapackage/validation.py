@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem
 from pipeline.core.vocab import RESOURCES, Vocabulary
 
@@ -213,7 +214,12 @@ def validate_package(descriptor: Path) -> list[Problem]:
     descriptor = Path(descriptor)
     problems: list[Problem] = []
     try:
+        if refusal := input_refusal(descriptor):
+            return [refusal]
         package = Package(str(descriptor))
+        refusals = [input_refusal(descriptor.parent / r.path) for r in package.resources if isinstance(r.path, str)]
+        if any(refusals):  # a FIFO or /dev/zero as a table would block or never end
+            return [r for r in refusals if r]
         report = package.validate()
     except Exception as error:  # frictionless raises its own errors for unreadable descriptors
         return [Problem("unreadable-package", f"cannot read the package: {error}", file=str(descriptor))]

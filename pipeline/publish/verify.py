@@ -10,10 +10,14 @@ from pathlib import Path
 
 from pipeline.contributions.intake import check_curation_paths, curation_folder
 from pipeline.contributions.rules import CheckedFile, _finish, check_file
+from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem, ProblemsFound, exit_code as problems_exit_code
 from pipeline.core.vocab import Vocabulary
 from pipeline.datapackage.validation import validate_package
 from pipeline.publish.download import Limits, gather_zip, verify_staged
+
+SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods")
+
 
 def is_package(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in (".json", ".zip")
@@ -41,6 +45,8 @@ def check_package(path: Path) -> CheckedFile:
         return _finish(checked, problems, None, None)
     descriptor = path / "datapackage.json" if path.is_dir() else path
     if not descriptor.is_file():
+        if path.is_dir() and path.suffix.lower() in SHEET_SUFFIXES:  # `x.csv/` was meant as a file
+            return _finish(checked, [input_refusal(path, shown)], None, None)
         return _finish(checked, [Problem("not-found", "the folder has no datapackage.json", file=shown)], None, None)
     problems = validate_package(descriptor)
     checked.row_count = _findings_rows(descriptor)
@@ -65,6 +71,8 @@ def findings_path(package: Path) -> Path | None:
 
 def _findings_rows(descriptor: Path) -> int:
     path = findings_path(descriptor)
+    if path is None or input_refusal(path) is not None:
+        return 0
     try:
         with open(path, "rb") as fh:
             return max(sum(1 for _ in fh) - 1, 0)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.core.citation import review_citation, short_citation
-from pipeline.core.files import atomic_write_bytes
+from pipeline.core.files import atomic_write_bytes, input_refusal
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.settings import read_params
 from pipeline.core.vocab import RESOURCES
@@ -116,6 +116,9 @@ def read_tables(folder: Path) -> dict[str, list[dict[str, str]]]:
     problems, tables = [], {}
     for name in RESOURCES:
         path = Path(folder) / f"{name}.csv"
+        if (refusal := input_refusal(path)) and refusal.code == "not-a-file":  # a FIFO would block: stat first
+            problems.append(refusal)
+            continue
         try:
             with open(path, encoding="utf-8", newline="") as fh:
                 reader = csv.DictReader(fh)
