@@ -366,10 +366,12 @@ def cases() -> list[Case]:
              0, None, 1_000_000, slow=True),
         Case("slow-columns-200000.csv", "size", text(",".join(f"c{i}" for i in range(WIDE)) + "\n"
                                                      + ",".join(["x"] * WIDE) + "\n"), 2, "too-many-columns", slow=True),
-        Case("slow-nul-at-200mb.csv", "nul", lambda p: _big_csv(p, 200 << 20, b"\x00"), 2, "nul-byte", slow=True),
-        Case("slow-quote-at-200mb.csv", "quotes", lambda p: _big_csv(p, 200 << 20, b'"'), 2, "unclosed-quote",
+        Case("slow-nul-at-80mb.csv", "nul", lambda p: _big_csv(p, 80 << 20, row(9, "a\x00b")), 2, "nul-byte",
              slow=True),
-        Case("slow-file-300mb.csv", "size", lambda p: _big_csv(p, 300 << 20, b""), 2, "file-too-large", slow=True),
+        Case("slow-quote-at-80mb.csv", "quotes", lambda p: _big_csv(p, 80 << 20, row(9, '"open')), 2,
+             "unclosed-quote", slow=True),
+        Case("slow-valid-80mb.csv", "size", lambda p: _big_csv(p, 80 << 20, row(99_999_999)), 0, None, slow=True),
+        Case("slow-file-300mb.csv", "size", lambda p: _big_csv(p, 300 << 20, row(9)), 2, "file-too-large", slow=True),
     ]
 
 
@@ -384,16 +386,16 @@ def _formula_everywhere(parts: dict[str, bytes]) -> None:
     parts[SHEET] = sheet
 
 
-def _big_csv(path: Path, size: int, poison: bytes) -> None:
-    """`size` bytes of valid rows, then one poisoned row at the end."""
-    block = ("\n".join(good_rows(2000)) + "\n").encode()
+def _big_csv(path: Path, size: int, last: str) -> None:
+    """`size` bytes of valid rows (each a distinct finding), then the row `last`."""
     with open(path, "wb") as fh:
         fh.write(H.encode())
-        written = 0
+        written, start = 0, 1
         while written < size:
+            block = ("\n".join(good_rows(10_000, start)) + "\n").encode()
             fh.write(block)
-            written += len(block)
-        fh.write(row(9, "x").encode() + poison + b"\n")
+            written, start = written + len(block), start + 10_000
+        fh.write(last.encode() + b"\n")
 
 
 def build(folder: Path, slow: bool = False, only: set[str] | None = None) -> list[Case]:
