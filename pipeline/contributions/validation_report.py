@@ -89,8 +89,10 @@ def _rows_table(header: list[str], rows: list[tuple[int, list[str]]],
     for line, values in shown:
         out.append(f'<tr data-line="{line}"><th scope="row">{line}</th>')
         for position in range(len(header)):
-            value = values[position] if position < len(values) else ""
             problems = cells.get((line, position), [])
+            value = values[position] if position < len(values) else ""
+            # A formula cell reads as its (empty) cached value; show what the contributor wrote.
+            value = value or next((p.value for p in problems if p.value), "")
             kind = "" if not problems else ' class="bad"' if any(p.severity == "error" for p in problems) \
                 else ' class="warn"'
             column = html.escape(header[position])
