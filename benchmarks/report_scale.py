@@ -16,7 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.report.evidence_map import evidence_map, read_tables, render_figure, render_html  # noqa: E402
+from pipeline.report.figure import render_figure  # noqa: E402
+from pipeline.report.grid import evidence_map, read_tables  # noqa: E402
+from pipeline.report.page import render_html  # noqa: E402
 
 
 def grown(tables: dict, size: int) -> dict:

@@ -17,8 +17,10 @@ import pytest
 from conftest import ROOT, copy_project, run_dvc, tool_env
 from pipeline.core.settings import load_params
 from pipeline.core.problems import ProblemsFound
-from pipeline.report.evidence_map import (DEFAULT_DPI, LOST, agreement, build, evidence_map, figure_size, read_tables,
-                             render_html)
+from pipeline.report.evidence_map import DEFAULT_DPI, build
+from pipeline.report.figure import figure_size
+from pipeline.report.grid import LOST, agreement, evidence_map, read_tables
+from pipeline.report.page import render_html
 
 FIXTURE_DATA = Path(__file__).resolve().parent / "fixtures" / "report" / "data"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
