@@ -370,6 +370,129 @@ def test_every_mark_has_a_text_alternative_for_its_symbol(browser, pages):
         assert mark.find_element("css selector", ".symbol").get_attribute("aria-hidden") == "true"
 
 
+# --- the page on every screen: contrast, a phone, a desktop -------------------------------------------
+
+
+# Every visible text node's colour against the first opaque background behind it, from computed styles,
+# as WCAG 2's contrast ratio (relative luminance of sRGB); the lowest first.
+CONTRASTS = r"""
+function luminance(c) {
+  const [r, g, b] = c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function rgba(text) { const m = text.match(/[\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; }
+function background(el) {
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0) return c;
+  }
+  return [255, 255, 255, 1];
+}
+const out = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  const el = n.parentElement;
+  if (!n.textContent.trim() || !el.getClientRects().length || el.closest("script, style, dialog:not([open])")) continue;
+  if (getComputedStyle(el).visibility === "hidden") continue;
+  const fg = rgba(getComputedStyle(el).color), bg = background(el);
+  const seen = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+  const [hi, lo] = [luminance(seen), luminance(bg)].sort((a, b) => b - a);
+  out.push([Math.round((hi + 0.05) / (lo + 0.05) * 100) / 100, n.textContent.trim().slice(0, 40), el.className]);
+}
+return out.sort((a, b) => a[0] - b[0]);
+"""
+
+
+def contrasts(driver) -> list[tuple[float, str, str]]:
+    return [tuple(entry) for entry in driver.execute_script(CONTRASTS)]
+
+
+@pytest.fixture(scope="module")
+def dense_page(tmp_path_factory) -> Path:
+    """The fixture package plus, for one molecule, every direction in every region: the widest rows."""
+    data = tmp_path_factory.mktemp("dense") / "data"
+    shutil.copytree(FIXTURE_DATA, data)
+    with open(data / "findings.csv", encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields, findings = reader.fieldnames, list(reader)
+    with open(data / "regions.csv", encoding="utf-8", newline="") as fh:
+        regions = list(csv.DictReader(fh))
+    template = next(f for f in findings if f["molecule_id"] == "bdnf")
+    for number, (region, direction) in enumerate(
+            [(r, d) for r in regions for d in ("increase", "decrease", "no_change")]):
+        findings.append({**template, "finding_id": f"fnd-dense{number:07x}", "region_id": region["region_id"],
+                         "population": region["population"], "direction": direction})
+    with open(data / "findings.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(findings)
+    folder = data.parent / "map"
+    (folder / "evidence-map.html").parent.mkdir()
+    (folder / "evidence-map.html").write_bytes(built(folder, data)["evidence-map.html"])
+    return folder / "evidence-map.html"
+
+
+def test_every_text_meets_wcag_aa_contrast_on_desktop_phone_and_in_the_dialog(browser, pages):
+    for name, page in pages.items():
+        for width in (1400, 390):
+            open_page(browser, page)
+            browser.set_window_size(width, 900)
+            measured = contrasts(browser)
+            assert measured, name
+            assert [m for m in measured if m[0] < 4.5] == [], f"{name} at {width} px"
+        browser.find_element("css selector", "button.mark").click()
+        in_dialog = contrasts(browser)
+        assert any("Source text" in text for _, text, _ in in_dialog)
+        assert [m for m in in_dialog if m[0] < 4.5] == [], f"{name}, provenance dialog"
+    open_page(browser, pages["fixture"])  # the marks' symbols and counts are among the texts measured
+    assert {text for _, text, cls in contrasts(browser) if cls in ("symbol", "count")} >= {"↑", "↓", "−", "2"}
+
+
+def test_on_a_phone_the_marks_stay_in_view_beside_the_molecule_column(browser, pages):
+    for name, page in pages.items():
+        open_page(browser, page)
+        browser.set_window_size(390, 844)
+        for row in browser.find_elements("css selector", "tr[data-molecule]")[:12]:
+            seen = browser.execute_script("""
+                const mark = arguments[0].querySelector("button.mark");
+                mark.scrollIntoView({block: "center", inline: "center"});
+                const box = mark.getBoundingClientRect();
+                const sticky = arguments[0].querySelector("th").getBoundingClientRect();
+                const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+                return {left: box.left, right: box.right, sticky: sticky.right, width: window.innerWidth,
+                        hit: Boolean(hit && hit.closest("button.mark") === mark)};""", row)
+            assert seen["sticky"] <= 0.35 * seen["width"], f"{name}: the molecule column takes {seen['sticky']} px"
+            assert seen["sticky"] <= seen["left"] and seen["right"] <= seen["width"], (name, seen)
+            assert seen["hit"], f"{name}: a mark is covered ({row.get_attribute('data-molecule')})"
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / f"evidence-map-phone-marks-{name}.png"))
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+
+
+def test_nothing_is_cut_off_at_1400_px(browser, pages, dense_page):
+    for name, page in (*pages.items(), ("dense", dense_page)):
+        open_page(browser, page)  # 1400 × 1000
+        fit = browser.execute_script("""
+            const scroll = document.querySelector(".scroll"), agreement = document.getElementById("h-agreement");
+            return {table: scroll.scrollWidth, box: scroll.clientWidth, page: document.documentElement.scrollWidth,
+                    window: document.documentElement.clientWidth,
+                    agreement: agreement.getBoundingClientRect().right, right: scroll.getBoundingClientRect().right};""")
+        assert fit["table"] <= fit["box"] and fit["agreement"] <= fit["right"], (name, fit)
+        assert fit["page"] <= fit["window"], (name, fit)
+        if name == "dense":
+            ARTIFACTS.mkdir(exist_ok=True)
+            browser.save_screenshot(str(ARTIFACTS / "evidence-map-dense.png"))
+
+
+def test_the_footer_gives_the_source_and_its_doi_once(pages):
+    page = pages["real"].read_text(encoding="utf-8")
+    footer = re.sub(r"<[^>]+>", "", page[page.index("<footer>"):page.index("</footer>")])
+    doi = next(row for row in csv.DictReader(open(ROOT / "data" / "sources.csv", encoding="utf-8"))
+               if row["kind"] == "review")["doi"]
+    assert footer.count(doi) == 1 and footer.count("doi:") == 1
+    assert f'<a href="https://doi.org/{doi}">doi:{doi}</a>' in page
+
+
 # --- the command and the stage ----------------------------------------------------------------------
 
 

@@ -202,13 +202,17 @@ def _table(emap: EvidenceMap) -> list[str]:
 
 
 def _footer(emap: EvidenceMap, name: str, version: str) -> list[str]:
+    """The licence and the source, its DOI once, as a link."""
     review = emap.review
     citation = review_citation(review) if review else "the package's sources"
     doi = review.get("doi") if review else ""
-    source_link = f' <a href="https://doi.org/{_e(doi)}">doi:{_e(doi)}</a>' if doi else ""
+    source = _e(citation) + "."
+    if doi and citation.endswith(f"doi:{doi}"):
+        source = (f'{_e(citation.removesuffix(f"doi:{doi}"))}'
+                  f'<a href="https://doi.org/{_e(doi)}">doi:{_e(doi)}</a>.')
     return [
         "<footer>",
-        f"<p>Data: {_e(name)} {_e(version)}, CC BY 4.0. Source: {_e(citation)}.{source_link} "
+        f"<p>Data: {_e(name)} {_e(version)}, CC BY 4.0. Source: {source} "
         "Built by <code>dvc repro</code> (the report stage) from the published tables.</p>",
         "</footer>",
     ]
