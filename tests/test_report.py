@@ -19,7 +19,7 @@ from pipeline.core.settings import load_params
 from pipeline.core.problems import ProblemsFound
 from pipeline.report.evidence_map import DEFAULT_DPI, build
 from pipeline.report.figure import figure_size
-from pipeline.report.grid import LOST, agreement, evidence_map, read_tables
+from pipeline.report.grid import LOST, SAMPLE_MAX, agreement, evidence_map, read_tables
 from pipeline.report.page import render_html
 
 FIXTURE_DATA = Path(__file__).resolve().parent / "fixtures" / "report" / "data"
@@ -71,15 +71,15 @@ def test_findings_whose_location_was_lost_sit_in_their_own_column_counted_by_dir
     counts = Counter()
     for row in emap.rows:
         assert set(row.cells) == {LOST}  # today the export lost every location
-        for direction, group in row.cells[LOST].items():
-            counts[direction] += len(group)
+        for direction, mark in row.cells[LOST].items():
+            counts[direction] += mark.count
     assert counts == {"increase": 63, "decrease": 26, "no_change": 4}
 
 
 def test_located_findings_sit_under_their_region():
     emap = evidence_map(read_tables(FIXTURE_DATA))
     bdnf = next(row for row in emap.rows if row.molecule["molecule_id"] == "bdnf")
-    assert {key: {d: len(g) for d, g in cell.items()} for key, cell in bdnf.cells.items()} == {
+    assert {key: {d: m.count for d, m in cell.items()} for key, cell in bdnf.cells.items()} == {
         "animal-HPC": {"increase": 2}, "human-Serum": {"increase": 1}, "human-Plasma": {"decrease": 1}}
 
 
@@ -107,9 +107,11 @@ def test_a_source_row_that_is_not_a_number_sorts_after_the_numbered_ones(tmp_pat
     data = tmp_path / "data"
     shutil.copytree(FIXTURE_DATA, data)
     text = (data / "findings.csv").read_text(encoding="utf-8")
-    (data / "findings.csv").write_text(text.replace(",false,14,1,", ",false,²,1,", 1), encoding="utf-8")
+    (data / "findings.csv").write_text(text.replace(",false,40,1,", ",false,²,1,", 1), encoding="utf-8")
     emap = evidence_map(read_tables(data))  # '²' is a digit to str.isdigit, not to int()
-    assert emap.findings[-1]["finding_id"] == "fnd-fixture00001"
+    bdnf = next(row for row in emap.rows if row.molecule["molecule_id"] == "bdnf")
+    assert [f["finding_id"] for f in bdnf.cells["animal-HPC"]["increase"].sample] == [
+        "fnd-fixture00007", "fnd-fixture00006"]
 
 
 def test_a_missing_table_is_reported_with_the_stage_that_builds_it(tmp_path):
@@ -327,7 +329,7 @@ def test_measure_and_direction_filters_update_marks_totals_and_agreement(browser
 
 def test_a_clicked_mark_shows_its_verbatim_source_text_and_provenance(browser, pages):
     open_page(browser, pages["fixture"])
-    mark = browser.find_element("css selector", 'tr[data-molecule="gsk-3"] button.mark[data-findings="fnd-fixture00011"]')
+    mark = browser.find_element("css selector", 'tr[data-molecule="gsk-3"] td[headers~="h-animal-Serum"] button.mark')
     mark.click()
     dialog = browser.find_element("id", "provenance")
     assert dialog.is_displayed()
@@ -491,6 +493,78 @@ def test_the_footer_gives_the_source_and_its_doi_once(pages):
                if row["kind"] == "review")["doi"]
     assert footer.count(doi) == 1 and footer.count("doi:") == 1
     assert f'<a href="https://doi.org/{doi}">doi:{doi}</a>' in page
+
+
+# --- a map that stays small ----------------------------------------------------------------------------
+
+
+def repeated(folder: Path, times: int) -> Path:
+    """The fixture package with every finding repeated `times` times under new ids: the same marks, more findings."""
+    data = folder / "data"
+    shutil.copytree(FIXTURE_DATA, data)
+    with open(data / "findings.csv", encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields, findings = reader.fieldnames, list(reader)
+    with open(data / "findings.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**f, "finding_id": f"fnd-{n:06d}{k:06d}"} for k in range(times) for n, f in enumerate(findings))
+    return data
+
+
+@pytest.fixture(scope="module")
+def crowded_page(tmp_path_factory) -> Path:
+    """The fixture's marks, each holding 100 times its findings: more than a mark carries in full."""
+    folder = tmp_path_factory.mktemp("crowded")
+    (folder / "evidence-map.html").write_bytes(built(folder, repeated(folder, 100))["evidence-map.html"])
+    return folder / "evidence-map.html"
+
+
+def test_the_page_and_the_figure_grow_with_the_grid_not_with_the_findings(tmp_path):
+    sizes = {}
+    for times in (100, 1000):  # 1,100 and 11,000 findings in the same 10 marks
+        sizes[times] = {name: len(payload) for name, payload in
+                        built(tmp_path / f"out-{times}", repeated(tmp_path / f"x{times}", times)).items()}
+    assert sizes[1000]["evidence-map.html"] - sizes[100]["evidence-map.html"] < 2_000  # a digit more per count
+    for name in ("evidence-map.svg", "evidence-map.png"):
+        assert sizes[1000][name] < 1.1 * sizes[100][name], name
+    emap = evidence_map(read_tables(tmp_path / "x1000" / "data"))
+    assert emap.counts.total == 11_000 and emap.sample_size == SAMPLE_MAX
+    assert all(len(mark.sample) == SAMPLE_MAX for row in emap.rows for mark in row.marks)
+
+
+def test_a_mark_carries_its_first_findings_in_source_order_and_counts_the_rest(tmp_path):
+    emap = evidence_map(read_tables(repeated(tmp_path, 100)))
+    bdnf = next(row for row in emap.rows if row.molecule["molecule_id"] == "bdnf")
+    mark = bdnf.cells["animal-HPC"]["increase"]
+    assert (mark.count, mark.groups) == (200, [("animal", "level", 200)])
+    assert [(f["source_row"], f["source_cell"]) for f in mark.sample] == [("40", "1")] * 50  # line 40 cell 1 first
+    assert [f["finding_id"] for f in mark.sample] == sorted(f["finding_id"] for f in mark.sample)
+
+
+def test_a_crowded_mark_shows_what_it_carries_and_where_the_rest_are(browser, crowded_page):
+    open_page(browser, crowded_page)
+    assert browser.find_element("id", "status").text == "Showing 1100 findings of 1100 on 5 molecules."
+    mark = browser.find_element("css selector", 'tr[data-molecule="bdnf"] td[headers~="h-animal-HPC"] button.mark')
+    assert mark.text == "↑\n200" or mark.text == "↑200"
+    mark.click()
+    dialog = browser.find_element("id", "provenance")
+    assert len(dialog.find_elements("css selector", "article.finding")) == SAMPLE_MAX
+    assert dialog.find_element("css selector", ".more").text == (
+        "Shown here: 50 of these 200 findings (the page carries the first 50 of each mark, in source order). "
+        "150 more: filter data/findings.csv by molecule_id=bdnf, region_id=animal-HPC, direction=increase.")
+    browser.find_element("id", "close").click()
+    choose(browser, "population", "unknown")
+    lost = browser.find_element("css selector", 'tr[data-molecule="glutamate"] td.lost button.mark')
+    lost.click()
+    assert dialog.find_element("css selector", ".more").text.endswith(
+        "by molecule_id=glutamate, region_id=(empty), direction=no_change, population=(empty).")
+
+
+def test_the_page_carries_the_grid_not_every_finding(crowded_page):
+    page = crowded_page.read_text(encoding="utf-8")
+    assert page.count("fnd-") == 10 * SAMPLE_MAX  # each mark's sample, never all 1,100 ids
+    assert 'data-findings="' not in page
 
 
 # --- the command and the stage ----------------------------------------------------------------------

@@ -35,7 +35,7 @@ def figure_notes(emap: EvidenceMap, name: str, version: str) -> list[str]:
     notes = []
     if lost:
         notes.append(f"Location lost in source: the export dropped the table's empty cells, so the region and "
-                     f"population of {lost} of {len(emap.findings)} findings are unknown; they are not placed "
+                     f"population of {lost} of {emap.counts.total} findings are unknown; they are not placed "
                      "in a guessed region.")
     if any(row.molecule.get("label_truncated") == "true" for row in emap.rows):
         notes.append("\u2020 label truncated in the source export; kept verbatim.")
@@ -79,7 +79,7 @@ class _Drawing:
         self.ax.text(x, y, s, **kw)
 
     def box(self, x, y, w, h, **kw):
-        self.ax.add_patch(self._rectangle((x, y), w, h, **kw))
+        self.ax.add_artist(self._rectangle((x, y), w, h, **kw))  # add_patch would rescale the fixed axes
 
     def line(self, xs, ys, **kw):
         self.ax.plot(xs, ys, **kw)
@@ -87,7 +87,7 @@ class _Drawing:
     def mark(self, box_x, box_y, text_x, text_y, direction, label):
         """A direction's rounded mark, filled (outlined for no change), and its symbol."""
         filled = direction != "no_change"
-        self.ax.add_patch(self._fancy((box_x, box_y), SLOT_W - 0.08, ROW_H - 0.05,
+        self.ax.add_artist(self._fancy((box_x, box_y), SLOT_W - 0.08, ROW_H - 0.05,
                                       boxstyle="round,pad=0,rounding_size=0.035",
                                       facecolor=COLOURS[direction] if filled else "white",
                                       edgecolor=COLOURS[direction], linewidth=0.8))
@@ -140,12 +140,12 @@ def _draw_body(d: _Drawing) -> float:
             truncated = " \u2020" if row.molecule.get("label_truncated") == "true" else ""
             d.text(MARGIN + 0.12, y + ROW_H / 2, row.molecule["label"] + truncated)
             for key, by_direction in row.cells.items():
-                for direction, group in by_direction.items():
+                for direction, mark in by_direction.items():
                     slot = slots[key].index(direction)
                     cx = x_of[key] + (widths[key] - len(slots[key]) * SLOT_W) / 2 + (slot + 0.5) * SLOT_W
-                    label = SYMBOLS[direction] + (str(len(group)) if len(group) > 1 else "")
+                    label = SYMBOLS[direction] + (str(mark.count) if mark.count > 1 else "")
                     d.mark(cx - SLOT_W / 2 + 0.04, y + 0.025, cx, y + ROW_H / 2, direction, label)
-            d.text(d.x_total + TOTAL_W / 2, y + ROW_H / 2, str(len(row.findings)), ha="center")
+            d.text(d.x_total + TOTAL_W / 2, y + ROW_H / 2, str(row.total), ha="center")
             d.text(d.x_agreement + AGREEMENT_W / 2, y + ROW_H / 2, row.agreement, ha="center")
             d.line([MARGIN, d.right], [y + ROW_H] * 2, color="#DDDDDD", lw=0.5)
             y += ROW_H

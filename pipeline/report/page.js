@@ -1,7 +1,6 @@
 "use strict";
 (function () {
   const data = JSON.parse(document.getElementById("ketamap-data").textContent);
-  const findings = new Map(data.findings.map((f) => [f.finding_id, f]));
   const regions = new Map(data.regions.map((r) => [r.region_id, r]));
   const sources = new Map(data.sources.map((s) => [s.source_id, s]));
   const form = document.getElementById("filters");
@@ -10,23 +9,32 @@
   const dialog = document.getElementById("provenance");
   const title = document.getElementById("provenance-title");
   const body = document.getElementById("provenance-body");
-  const WORDS = {increase: "increase", decrease: "decrease", no_change: "no change"};
-  const SYMBOLS = {increase: "\u2191", decrease: "\u2193", no_change: "\u2212"};
-  const AGREEMENTS = {increase: "all up", decrease: "all down", no_change: "no change"};
+  const {words: WORDS, symbols: SYMBOLS, agreements: AGREEMENTS} = data;
   let opener = null;
 
   const phrase = (n) => n + (n === 1 ? " finding" : " findings");
-  const populationOf = (f) => f.population || "unknown";
+  const populationOf = (population) => population || "unknown";
+  // a finding of a mark's sample, from its list of values in the order of data.fields
+  const finding = (values) => Object.fromEntries(data.fields.map((name, i) => [name, values[i]]));
 
   function filters() {
     return {population: form.elements.population.value, measure: form.elements.measure.value,
             direction: form.elements.direction.value};
   }
 
-  function passes(f, chosen) {
-    return (chosen.population === "all" || populationOf(f) === chosen.population)
-      && (chosen.measure === "all" || f.measure === chosen.measure)
-      && (chosen.direction === "all" || f.direction === chosen.direction);
+  function passes(population, measure, direction, chosen) {
+    return (chosen.population === "all" || populationOf(population) === chosen.population)
+      && (chosen.measure === "all" || measure === chosen.measure)
+      && (chosen.direction === "all" || direction === chosen.direction);
+  }
+
+  // how many of a mark's findings pass the filters, from its counts per population and measure
+  function shown(mark, chosen) {
+    let count = 0;
+    for (const [population, measure, n] of data.marks[mark.dataset.mark][0]) {
+      if (passes(data.populations[population], data.measures[measure], mark.dataset.direction, chosen)) count += n;
+    }
+    return count;
   }
 
   function apply() {
@@ -39,21 +47,21 @@
         const directions = new Set();
         let count = 0;
         for (const mark of row.querySelectorAll("button.mark")) {
-          const ids = mark.dataset.findings.split(" ").filter((id) => passes(findings.get(id), chosen));
-          mark.dataset.shown = ids.join(" ");
-          mark.hidden = ids.length === 0;
-          mark.querySelector(".count").textContent = ids.length > 1 ? String(ids.length) : "";
-          mark.setAttribute("aria-label", WORDS[mark.dataset.direction] + ": " + phrase(ids.length) + ", "
+          const n = shown(mark, chosen);
+          mark.dataset.shown = String(n);
+          mark.hidden = n === 0;
+          mark.querySelector(".count").textContent = n > 1 ? String(n) : "";
+          mark.setAttribute("aria-label", WORDS[mark.dataset.direction] + ": " + phrase(n) + ", "
             + row.dataset.label + ", " + mark.dataset.where);
-          if (ids.length) {
-            count += ids.length;
+          if (n) {
+            count += n;
             directions.add(mark.dataset.direction);
           }
         }
         row.hidden = count === 0;
         row.querySelector("td.total").textContent = String(count);
         row.querySelector("td.agreement").textContent =
-          directions.size === 1 ? AGREEMENTS[[...directions][0]] : (directions.size ? "mixed" : "");
+          directions.size === 1 ? AGREEMENTS[[...directions][0]] : (directions.size ? data.mixed : "");
         if (count) {
           shownFindings += count;
           shownRows += 1;
@@ -62,7 +70,7 @@
       }
       group.hidden = groupRows === 0;
     }
-    status.textContent = "Showing " + phrase(shownFindings) + " of " + data.findings.length + " on "
+    status.textContent = "Showing " + phrase(shownFindings) + " of " + data.total + " on "
       + shownRows + (shownRows === 1 ? " molecule." : " molecules.");
     empty.hidden = shownFindings !== 0;
   }
@@ -121,12 +129,31 @@
     return article;
   }
 
+  // where the findings a mark does not carry are: the published table, filtered as the page is
+  function elsewhere(mark, carried, count, chosen) {
+    const by = ["molecule_id=" + mark.closest("tr").dataset.molecule,
+                "region_id=" + (mark.dataset.region || "(empty)"), "direction=" + mark.dataset.direction];
+    if (chosen.population !== "all") by.push("population=" + (chosen.population === "unknown" ? "(empty)" : chosen.population));
+    if (chosen.measure !== "all") by.push("measure=" + chosen.measure);
+    const note = document.createElement("p");
+    note.className = "more";
+    note.setAttribute("role", "note");
+    note.textContent = "Shown here: " + carried + " of these " + phrase(count) + " (the page carries the first "
+      + data.sample_size + " of each mark, in source order). " + (count - carried) + " more: filter " + data.table
+      + " by " + by.join(", ") + ".";
+    return note;
+  }
+
   function reveal(mark) {
-    const ids = (mark.dataset.shown || mark.dataset.findings).split(" ").filter(Boolean);
+    const chosen = filters();
+    const count = Number(mark.dataset.shown);
     const row = mark.closest("tr");
+    const sample = data.marks[mark.dataset.mark][1].map(finding)
+      .filter((f) => passes(f.population, f.measure, f.direction, chosen));
     title.textContent = mark.querySelector(".symbol").textContent + " " + WORDS[mark.dataset.direction] + ": "
-      + row.dataset.label + ", " + mark.dataset.where + " (" + phrase(ids.length) + ")";
-    body.replaceChildren(...ids.map((id) => describe(findings.get(id))));
+      + row.dataset.label + ", " + mark.dataset.where + " (" + phrase(count) + ")";
+    const more = count > sample.length ? [elsewhere(mark, sample.length, count, chosen)] : [];
+    body.replaceChildren(...more, ...sample.map(describe));
     opener = mark;
     dialog.showModal();
   }

@@ -11,12 +11,12 @@ import base64
 import hashlib
 import html
 import json
-from collections import Counter
 from importlib.resources import files
 
 from pipeline.core.citation import review_citation, short_citation
-from pipeline.report.grid import (DIRECTIONS, LOST, LOST_HEADING, POPULATION_HEADINGS, POPULATIONS, SYMBOLS, WORDS,
-                                  Column, EvidenceMap, Row, header_runs, lost_count, mark_label, slug, summary)
+from pipeline.report.grid import (AGREEMENTS, DIRECTIONS, LOST, LOST_HEADING, MIXED, POPULATION_HEADINGS, POPULATIONS,
+                                  SYMBOLS, WORDS, Column, EvidenceMap, Row, header_runs, lost_count, mark_label, slug,
+                                  summary)
 
 PAGE_CSS = files("pipeline.report").joinpath("page.css").read_text(encoding="utf-8")
 PAGE_SCRIPT = files("pipeline.report").joinpath("page.js").read_text(encoding="utf-8")
@@ -38,13 +38,27 @@ def _source_label(source: dict[str, str]) -> str:
     return source.get("title") or source["source_id"]
 
 
+# The columns of a finding the provenance dialog shows, in the order `fields` lists them in the data block.
+FIELDS = ("finding_id", "source_id", "molecule_id", "molecule_label", "measure", "direction", "population",
+          "region_id", "location_status", "species", "qualifier", "references", "citation_status",
+          "label_truncated", "source_row", "source_cell", "source_text")
+
+
 def page_data(emap: EvidenceMap) -> str:
-    """The findings, regions and sources the script needs, as JSON that cannot close the <script>."""
-    keep = ("finding_id", "source_id", "molecule_id", "molecule_label", "measure", "direction", "population",
-            "region_id", "location_status", "species", "qualifier", "references", "citation_status",
-            "label_truncated", "source_row", "source_cell", "source_text")
+    """What the script needs, as JSON that cannot close the <script>: the words, and for each mark (by its
+    data-mark number) its counts per population and measure and its sample of findings, each a list of
+    FIELDS; regions and sources by id. As large as the grid, not as the findings."""
+    marks = [mark for row in emap.rows for by_direction in row.cells.values() for mark in by_direction.values()]
+    marks.sort(key=lambda mark: mark.index)
+    populations = sorted({p for mark in marks for p, _, _ in mark.groups})
+    measures = sorted({m for mark in marks for _, m, _ in mark.groups})
     data = {
-        "findings": [{k: f.get(k, "") for k in keep} for f in emap.findings],
+        "words": WORDS, "symbols": SYMBOLS, "agreements": AGREEMENTS, "mixed": MIXED,
+        "total": emap.counts.total, "table": emap.table, "sample_size": emap.sample_size,
+        "populations": populations, "measures": measures, "fields": FIELDS,
+        # a mark: [[population index, measure index, count], ...], [[finding as FIELDS], ...]
+        "marks": [[[[populations.index(p), measures.index(m), n] for p, m, n in mark.groups],
+                   [[f.get(k, "") for k in FIELDS] for f in mark.sample]] for mark in marks],
         "regions": [{k: r[k] for k in ("region_id", "label", "name", "population")} for r in emap.regions],
         "sources": [{"source_id": s["source_id"], "label": _source_label(s), "path": s.get("path", "")}
                     for s in emap.sources],
@@ -59,16 +73,15 @@ def _select(name: str, label: str, options: list[tuple[str, str]]) -> str:
 
 
 def _filters(emap: EvidenceMap) -> str:
-    populations = Counter(f["population"] or "unknown" for f in emap.findings)
-    measures = Counter(f["measure"] for f in emap.findings)
-    directions = Counter(f["direction"] for f in emap.findings)
-    population_options = [("all", f"All ({len(emap.findings)})")]
-    population_options += [(p, f"{p} ({populations[p]})") for p in POPULATIONS]
-    population_options += [("unknown", f"unknown: lost in source ({populations['unknown']})")]
-    measure_options = [("all", f"All ({len(emap.findings)})")]
+    counts = emap.counts
+    populations, measures, directions = counts.population, counts.measure, counts.direction
+    population_options = [("all", f"All ({counts.total})")]
+    population_options += [(p, f"{p} ({populations.get(p, 0)})") for p in POPULATIONS]
+    population_options += [("unknown", f"unknown: lost in source ({populations.get('', 0)})")]
+    measure_options = [("all", f"All ({counts.total})")]
     measure_options += [(m, f"{m} ({measures[m]})") for m in sorted(measures, key=str.casefold)]
-    direction_options = [("all", f"All ({len(emap.findings)})")]
-    direction_options += [(d, f"{SYMBOLS[d]} {WORDS[d]} ({directions[d]})") for d in DIRECTIONS]
+    direction_options = [("all", f"All ({counts.total})")]
+    direction_options += [(d, f"{SYMBOLS[d]} {WORDS[d]} ({directions.get(d, 0)})") for d in DIRECTIONS]
     return (
         '<form id="filters" aria-label="Filter the findings">'
         + _select("population", "Population", population_options)
@@ -119,13 +132,13 @@ def _headers_of(column: Column) -> str:
 def _cell(row: Row, column: Column, row_header: str) -> str:
     label = row.molecule["label"]
     marks = []
-    for direction, group in sorted(row.cells.get(column.key, {}).items(), key=lambda kv: DIRECTIONS.index(kv[0])):
-        ids = " ".join(f["finding_id"] for f in group)
-        count = str(len(group)) if len(group) > 1 else ""
+    for direction, mark in sorted(row.cells.get(column.key, {}).items(), key=lambda kv: DIRECTIONS.index(kv[0])):
+        count = str(mark.count) if mark.count > 1 else ""
+        region = "" if column.key == LOST else column.key
         marks.append(
-            f'<button type="button" class="mark {direction}" data-direction="{direction}" '
-            f'data-where="{_e(column.where)}" data-findings="{_e(ids)}" '
-            f'aria-label="{_e(mark_label(direction, len(group), label, column))}">'
+            f'<button type="button" class="mark {direction}" data-direction="{direction}" data-mark="{mark.index}" '
+            f'data-where="{_e(column.where)}" data-region="{_e(region)}" '
+            f'aria-label="{_e(mark_label(direction, mark.count, label, column))}">'
             f'<span class="symbol" aria-hidden="true">{SYMBOLS[direction]}</span>'
             f'<span class="count" aria-hidden="true">{count}</span></button>')
     css = ' class="lost"' if column.key == LOST else ""
@@ -145,7 +158,7 @@ def _tbody(emap: EvidenceMap, number: int, category: str, rows: list[Row]) -> li
         out.append(
             f'<tr data-molecule="{_e(molecule["molecule_id"])}" data-label="{_e(molecule["label"])}">'
             f'<th scope="row" id="{row_id}" headers="cat-{number}">{_e(molecule["label"])}{truncated}</th>{cells}'
-            f'<td class="total" headers="{row_id} h-total">{len(row.findings)}</td>'
+            f'<td class="total" headers="{row_id} h-total">{row.total}</td>'
             f'<td class="agreement" headers="{row_id} h-agreement">{_e(row.agreement)}</td></tr>')
     out.append("</tbody>")
     return out
@@ -157,7 +170,7 @@ def _notices(emap: EvidenceMap) -> tuple[str, str]:
     notice = ""
     if lost:
         notice = (
-            f'<p class="notice" role="note"><strong>{lost} of {len(emap.findings)} findings have no known location.</strong> '
+            f'<p class="notice" role="note"><strong>{lost} of {emap.counts.total} findings have no known location.</strong> '
             "The source export dropped the table's empty cells, so which column (brain region or blood, animals "
             "or humans) each of these findings came from is unknown, and so is its population. They are counted "
             f"in the column \u201c{LOST_HEADING}\u201d, never placed in a guessed region.</p>")
