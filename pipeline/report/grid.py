@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.vocab import RESOURCES, Vocabulary
 
@@ -154,6 +155,9 @@ def read_tables(folder: Path) -> dict:
     problems, tables = [], {}
     for name in RESOURCES:
         path = Path(folder) / f"{name}.csv"
+        if (refusal := input_refusal(path)) and refusal.code == "not-a-file":  # a FIFO would block: stat first
+            problems.append(refusal)
+            continue
         try:
             if name == "findings":
                 tables[name] = _read_findings(path)
