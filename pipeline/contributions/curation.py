@@ -15,18 +15,18 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.contributions.rules import (
+from pipeline.contributions.rules import map_header, schema_columns
+from pipeline.contributions.sheets import read_sheet
+from pipeline.contributions.wording import (
     describe_formula,
     describe_population,
     describe_reference,
     describe_region,
     describe_region_population,
-    map_header,
-    schema_columns,
 )
-from pipeline.contributions.sheets import read_sheet
 from pipeline.core.problems import Problem
 from pipeline.core.vocab import Vocabulary
+from pipeline.findings import rules as domain
 
 SCHEMA = "curation"
 
@@ -65,13 +65,14 @@ def read_curation_rows(path: Path, display: str, vocab: Vocabulary) -> tuple[Che
     if sheet.frame is None:
         return checked, []
     schema = vocab.table_schema(SCHEMA)
-    columns, header_problems = map_header(sheet, schema)
+    columns, header_problems = map_header(sheet, schema, vocab)
     names = [spec["name"] for spec in schema["fields"]]
     header = "the header of a curation file is " + ",".join(names) + " (see data/curation/README.md)"
     checked.problems += [replace(p, suggestion=header) if p.code == "missing-column" else p for p in header_problems]
     if any(p.code == "missing-column" for p in header_problems):
         return checked, []
-    rows = [(row["line"], row) for row in schema_columns(sheet.frame, columns, schema).to_dicts()]
+    frame = with_domain_columns(schema_columns(sheet.frame, columns, schema), vocab)
+    rows = [(row["line"], row) for row in frame.to_dicts()]
     checked.row_count = len(rows)
     if not rows:
         checked.problems.append(Problem("no-rows", "the file assigns nothing: it has a header but no rows",
@@ -92,17 +93,31 @@ def check_curation_file(path: Path, display: str, vocab: Vocabulary,
     return checked
 
 
+def with_domain_columns(frame, vocab: Vocabulary):
+    """The rows plus what `pipeline.findings.rules` says of them: `_population` (canonical, or null),
+    `_region_id` (the region for that population, or null), `_region_known` (a region of any
+    population) and `_region_fits` (the rule 'population fits region')."""
+    import polars as pl
+
+    col = pl.col
+    fields = {spec["name"]: spec for spec in vocab.table_schema(SCHEMA)["fields"]}
+    populations = {p.casefold(): p for p in fields["population"]["constraints"]["enum"]}
+    population = col("population").str.to_lowercase().replace_strict(populations, default=None, return_dtype=pl.String)
+    region, regions = col("region"), vocab.regions
+    return frame.with_columns(_population=population).with_columns(
+        _region_id=domain.resolve_region(region, col("_population"), regions, fold=True),
+        _region_known=domain.region_known(region, regions, fold=True),
+        _region_fits=domain.population_fits_region(region, col("_population"), regions, fold=True),
+    )
+
+
 class CurationRules:
-    """The per-row rules, worded as the contribution checks word them (pipeline.contributions.rules)."""
+    """The per-row rules, worded as the contribution checks word them (pipeline.contributions.wording)."""
 
     def __init__(self, vocab: Vocabulary):
         self.vocab = vocab
         schema = vocab.table_schema(SCHEMA)
         self.fields = {spec["name"]: spec.get("constraints", {}) for spec in schema["fields"]}
-        self.populations = {p.casefold(): p for p in self.fields["population"]["enum"]}
-        self.regions = {(r["population"], key.casefold()): r["region_id"]
-                        for r in vocab.regions for key in (r["label"], r["region_id"])}
-        self.region_keys = {key for _, key in self.regions}
 
     def matches(self, name: str, value: str) -> bool:
         pattern = self.fields[name].get("pattern")
@@ -116,60 +131,75 @@ class CurationRules:
             problems.append(Problem(code, wording[0], file=file, line=line, column=column,
                                     value=row.get(column, ""), suggestion=wording[1]))
 
+        finding = self.finding_problems(row, findings_by_id, problem)
+        self.free_text_problems(row, problem)
+        self.location_problems(row, problem)
+        references = row["references"]
+        if references:
+            references = re.sub(r"(?i)\bpmid\s*:\s*", "PMID:", re.sub(r"\s*;\s*", ";", references)).strip(";")
+            if not self.matches("references", references):
+                problem("bad-reference", "references", describe_reference(row["references"]))
+        if finding is not None:
+            self.status_problems(row, finding, references, problem)
+        if problems:
+            return None, problems
+        region_id = row["_region_id"] or ""
+        return Assignment(file, line, row["finding_id"], row["_population"] if region_id else "", region_id,
+                          references, row["curator"], row["notes"]), []
+
+    @staticmethod
+    def finding_problems(row: dict, findings_by_id: dict[str, dict], problem) -> dict | None:
+        """Rule 'keys': the finding_id names a finding of the package."""
         finding_id = row["finding_id"]
-        finding = findings_by_id.get(finding_id)
         if not finding_id:
             problem("missing-value", "finding_id", ("the finding_id is required",
                                                     "copy the finding's id from data/findings.csv"))
-        elif finding is None:
+        elif finding_id not in findings_by_id:
             near = difflib.get_close_matches(finding_id, list(findings_by_id), n=1, cutoff=0.8)
             problem("unknown-finding", "finding_id", ("no finding in the package has this id",
                                                       f"did you mean '{near[0]}'?" if near else
                                                       "copy the finding's id from data/findings.csv"))
+        return findings_by_id.get(finding_id)
+
+    def free_text_problems(self, row: dict, problem) -> None:
         if not row["curator"]:
             problem("missing-value", "curator", ("the curator is required", "write who curated the row (name or ORCID)"))
         for column in ("curator", "notes"):
             if row[column] and not self.matches(column, row[column]):
                 problem("formula-like", column, describe_formula(row[column]))
 
-        region, references = row["region"], row["references"]
-        population = self.populations.get(row["population"].casefold())
-        region_id = ""
-        if not region and not references:
+    def location_problems(self, row: dict, problem) -> None:
+        """Region and population together, and the rule 'population fits region'."""
+        region, population = row["region"], row["_population"]
+        if not region and not row["references"]:
             problem("assigns-nothing", "region", ("the row assigns neither a region nor references",
                                                   "fill region and population, or references, or both"))
         if row["population"] and population is None:
-            problem("unknown-population", "population", describe_population(row["population"]))
+            problem("unknown-population", "population", describe_population(row["population"], self.vocab))
         elif region and population is None:
-            where = sorted({p for p, key in self.regions if key == region.casefold()})
+            where = sorted({r["population"] for r in self.vocab.regions
+                            if region.casefold() in (r["label"].casefold(), r["region_id"].casefold())})
             problem("missing-value", "population", ("the population is required with a region",
                                                     f"write {' or '.join(where) or 'animal or human'}"))
         elif population and not region:
             problem("missing-value", "region", ("a population is given without a region",
                                                 "fill the region, or clear the population"))
-        elif region:
-            region_id = self.regions.get((population, region.casefold()), "")
-            if not region_id and region.casefold() in self.region_keys:
-                problem("region-population-mismatch", "region", describe_region_population(region, population, self.vocab))
-            elif not region_id:
-                problem("unknown-region", "region", describe_region(region, population, self.vocab))
-        if references:
-            references = re.sub(r"(?i)\bpmid\s*:\s*", "PMID:", re.sub(r"\s*;\s*", ";", references)).strip(";")
-            if not self.matches("references", references):
-                problem("bad-reference", "references", describe_reference(row["references"]))
-        if finding is not None:
-            if region and finding["location_status"] == "reported":
-                problem("already-reported", "region", (f"the source states this finding's region "
-                        f"({finding['region_id']}); curation fills only what the source lost",
-                        "remove region and population from the row"))
-            if references and finding["citation_status"] == "cited":
-                problem("already-reported", "references", (f"the source gives this finding's references "
-                        f"({finding['references']}); curation fills only what the source lost",
-                        "remove the references from the row"))
-        if problems:
-            return None, problems
-        return Assignment(file, line, finding_id, population if region_id else "", region_id, references,
-                          row["curator"], row["notes"]), []
+        elif region and not row["_region_fits"] and row["_region_known"]:
+            problem("region-population-mismatch", "region", describe_region_population(region, population, self.vocab))
+        elif region and not row["_region_id"]:
+            problem("unknown-region", "region", describe_region(region, population, self.vocab))
+
+    @staticmethod
+    def status_problems(row: dict, finding: dict, references: str, problem) -> None:
+        """Curation fills only what the source lost: a finding's statuses say what that is."""
+        if row["region"] and finding["location_status"] == "reported":
+            problem("already-reported", "region", (f"the source states this finding's region "
+                    f"({finding['region_id']}); curation fills only what the source lost",
+                    "remove region and population from the row"))
+        if references and finding["citation_status"] == "cited":
+            problem("already-reported", "references", (f"the source gives this finding's references "
+                    f"({finding['references']}); curation fills only what the source lost",
+                    "remove the references from the row"))
 
 
 def check_curation(files: list[tuple[Path, str]], vocab: Vocabulary, findings: list[dict]) -> list[CheckedCuration]:

@@ -11,64 +11,38 @@ line (header = line 1), column, value and, where one exists, a suggestion.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.contributions.package_index import CANDIDATE_KEY, order_free, problem_rows, row_failures
 from pipeline.contributions.sheets import (
     Sheet,
     column_name,
     read_sheet,
 )
-from pipeline.core.files import csv_cell
 from pipeline.core.problems import Problem
 from pipeline.core.vocab import Vocabulary
+from pipeline.contributions.wording import (
+    describe_direction,
+    describe_formula,
+    describe_measure,
+    describe_molecule,
+    describe_population,
+    describe_reference,
+    describe_region,
+    describe_region_population,
+    describe_species,
+    hint,
+    near_misses,
+    nearest,
+)
+from pipeline.findings import rules as domain
 from pipeline.findings.cells import default_measure
 
 SCHEMA = "contribution"
 ROW_KEYS = ("line", "molecule_id", "molecule_label", "measure", "direction", "population", "region_id",
             "species", "references", "qualifier", "notes", "source_text")
-# What makes two rows the same finding (with direction) or a contradiction (without it).
-# Rows that agree on CANDIDATE_KEY are compared further (case-folded species and qualifier).
-CANDIDATE_KEY = ("molecule_id", "measure_final", "population_norm", "region_id", "references_key")
-FINDING_KEY = (*CANDIDATE_KEY, "species_key", "qualifier_key")
-SAME = "molecule, measure, population, region, species, qualifier and reference"
-HUMAN_SPECIES = frozenset(spelling for name in ("human", "humans", "homo sapiens")
-                          for spelling in (name, name.capitalize(), name.title(), name.upper()))
-
-NEAR_DIRECTIONS = {
-    "increase": ("up", "upregulated", "up-regulated", "up regulated", "upregulation", "increased", "increases",
-                 "higher", "elevated", "raised", "enhanced", "inc", "incr", "+", "↗", "⬆", "positive"),
-    "decrease": ("down", "downregulated", "down-regulated", "down regulated", "downregulation", "decreased",
-                 "decreases", "lower", "reduced", "reduction", "dec", "decr", "↘", "⬇", "negative"),
-    "no_change": ("no change", "nochange", "no-change", "unchanged", "none", "ns", "n.s.", "n.s", "=", "~",
-                  "0", "–", "—", "nc", "no effect", "not changed", "stable"),
-}
-NEAR_POPULATIONS = {
-    "animal": ("animals", "mouse", "mice", "rat", "rats", "rodent", "rodents", "monkey", "primate",
-               "non-human primate", "preclinical", "in vivo"),
-    "human": ("humans", "patient", "patients", "people", "participants", "subjects", "homo sapiens", "clinical",
-              "man", "men", "women"),
-}
-NEAR_MEASURES = {
-    "phosphorylation": ("p", "phospho", "phosphorylated", "phosphorylation level", "p-"),
-    "level": ("protein", "protein level", "expression", "amount", "concentration", "levels"),
-    "mRNA": ("rna", "mrna level", "mrna expression", "transcript", "gene expression"),
-}
-NEAR_COLUMNS = {
-    "reference": ("references", "ref", "refs", "pmid", "doi", "citation", "study"),
-    "region": ("brain region", "regions", "area", "tissue", "location"),
-    "molecule": ("molecules", "molecule_label", "molecule_id", "label", "gene", "protein", "target"),
-    "direction": ("change", "effect", "regulation", "direction of change"),
-    "population": ("populations", "subjects", "animal/human"),
-    "species": ("organism", "animal"),
-    "qualifier": ("qualifiers",),
-    "notes": ("note", "comment", "comments", "remarks"),
-    "measure": ("measures", "measurement", "type"),
-}
-
-
 @dataclass
 class CheckedFile:
     """One checked file: its valid rows, normalised, and every problem (errors and warnings)."""
@@ -128,7 +102,7 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
     if sheet.frame is None:
         return _finish(CheckedFile(sheet.path, sheet.sheet, [], [], 0), sheet.problems, None, max_errors)
     schema = contribution_schema(vocab)
-    columns, file_problems = map_header(sheet, schema)
+    columns, file_problems = map_header(sheet, schema, vocab)
     file_problems = list(sheet.problems) + file_problems
     rows = schema_columns(sheet.frame, columns, schema)
     checked = CheckedFile(sheet.path, sheet.sheet, [], [], rows.height)
@@ -146,7 +120,7 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
     consistent = rows.select(list(dict.fromkeys(needed)))
     if flagged or not rows["cells_ok"].all():
         consistent = consistent.filter(rows["cells_ok"] & ~rows["line"].is_in(flagged))
-    across = _row_failures(consistent, package_findings)
+    across = row_failures(consistent, package_findings)
     table = pl.concat(failures + across, how="vertical") if failures + across else None
     if with_rows:
         later = pl.concat([f["line"] for f in across]).unique().to_list() if across else []
@@ -160,10 +134,11 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
     return _finish(checked, file_problems, table, max_errors)
 
 
-def map_header(sheet: Sheet, schema: dict) -> tuple[dict[str, str], list[Problem]]:
+def map_header(sheet: Sheet, schema: dict, vocab: Vocabulary | None = None) -> tuple[dict[str, str], list[Problem]]:
     """Contribution column → frame column, and every problem with the header row."""
     import polars as pl
 
+    columns_near = near_misses(vocab or Vocabulary(), "column")
     fields = [spec["name"] for spec in schema["fields"]]
     required = [spec["name"] for spec in schema["fields"] if spec.get("constraints", {}).get("required")]
     where = {"file": sheet.path, "line": sheet.header_line}
@@ -188,7 +163,7 @@ def map_header(sheet: Sheet, schema: dict) -> tuple[dict[str, str], list[Problem
             unknown.append((written, name))
     renames = {}
     for written, name in unknown:
-        near = _nearest(name, [f for f in fields if f not in mapping], NEAR_COLUMNS) or _nearest(name, fields, NEAR_COLUMNS)
+        near = nearest(name, [f for f in fields if f not in mapping], columns_near) or nearest(name, fields, columns_near)
         if near:
             renames.setdefault(near, written)
         problems.append(Problem("unknown-column", f"'{written}' is not a column of a contribution", column=written,
@@ -228,11 +203,7 @@ def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
     for key in ("label", "molecule_id"):  # a label wins over another molecule's id spelled the same
         for molecule in vocab.molecules:
             by_key.setdefault(molecule[key], molecule)
-    regions: dict[str, dict[str, str]] = {}
-    for region in vocab.regions:
-        for key in (region["label"], region["region_id"]):
-            regions.setdefault(region["population"], {}).setdefault(key, region["region_id"])
-    any_region = {key: key for table in regions.values() for key in table}
+    any_region = {key: key for table in domain.region_spellings(vocab.regions).values() for key in table}
 
     # extract's rule, asked once per distinct qualifier: does it override the molecule's own measure?
     qualifiers = rows["qualifier"].unique().to_list()
@@ -260,18 +231,15 @@ def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
     references, reference_ok = _normalised_references(rows["reference"], rows["reference_ok"], pattern)
     rows = rows.with_columns(*[series.alias(name) for name, series in repaired.items()],
                              references_norm=references, reference_ok=reference_ok)
-    region_id = pl.lit(None, dtype=pl.String)
-    for name, table in regions.items():
-        region_id = pl.when(col("population_norm") == name).then(lookup(col("region_canon"), table)).otherwise(region_id)
     rows = rows.with_columns(
-        region_id=region_id,
+        region_id=domain.resolve_region(col("region_canon"), col("population_norm"), vocab.regions),
         region_known=col("region_canon").is_not_null(),
         measure_final=pl.when(col("measure") == "")
         .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
         .otherwise(col("measure_norm")),
     )
     return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], rows["reference_list"],
-                                                          _order_free))
+                                                          order_free))
 
 
 def _fold_misses(series, found, spellings: dict[str, str]):
@@ -314,10 +282,6 @@ def _rewrite_some(series, mask, rewrite):
     return series.clone().scatter(positions, rewrite(series.gather(positions)))
 
 
-def _order_free(series):
-    return series.str.split(";").list.unique().list.sort().list.join(";")
-
-
 def _field(schema: dict, name: str) -> dict:
     return next(spec for spec in schema["fields"] if spec["name"] == name)
 
@@ -336,32 +300,32 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     for spec in schema["fields"]:
         name = spec["name"]
         if spec.get("constraints", {}).get("required") and name in columns:
-            add(col(name) == "", "missing-value", name, lambda v, n=name: (f"the {n} is required", _hint(n, vocab)))
+            add(col(name) == "", "missing-value", name, lambda v, n=name: (f"the {n} is required", hint(n, vocab)))
     filled = {name: col(name) != "" for name in columns}
     if "molecule" in columns:
         add(filled["molecule"] & col("molecule_id").is_null(), "unknown-molecule", "molecule",
-            lambda v: _describe_molecule(v, vocab))
+            lambda v: describe_molecule(v, vocab))
     if "direction" in columns:
         add(filled["direction"] & col("direction_norm").is_null(), "unknown-direction", "direction",
-            lambda v: _describe_direction(v, vocab))
+            lambda v: describe_direction(v, vocab))
     if "population" in columns:
         add(filled["population"] & col("population_norm").is_null(), "unknown-population", "population",
-            describe_population)
+            lambda v: describe_population(v, vocab))
     if "region" in columns:
         anywhere = col("region_known")
-        located = filled["region"] & col("region_id").is_null()
-        add(located & col("population_norm").is_not_null() & anywhere, "region-population-mismatch", "region",
+        fits = domain.population_fits_region(col("region_canon"), col("population_norm"), vocab.regions)
+        add(filled["region"] & anywhere & col("population_norm").is_not_null() & ~fits,
+            "region-population-mismatch", "region",
             lambda v, p: describe_region_population(v, p, vocab), keys=["region", "population_norm"])
-        add(located & ~anywhere, "unknown-region", "region", lambda v, p: describe_region(v, p, vocab),
+        add(filled["region"] & ~anywhere, "unknown-region", "region", lambda v, p: describe_region(v, p, vocab),
             keys=["region", "population_norm"])
     if "species" in columns and "population" in columns:
-        human_species = col("species").is_in(sorted(HUMAN_SPECIES))
-        add(filled["species"] & col("population_norm").is_not_null()
-            & (human_species != (col("population_norm") == "human")), "species-population-mismatch", "species",
-            _describe_species, keys=["species", "population_norm"])
+        fits = domain.species_fits_population(col("species"), col("population_norm"), vocab.human_species)
+        add(filled["species"] & col("population_norm").is_not_null() & ~fits, "species-population-mismatch", "species",
+            describe_species, keys=["species", "population_norm"])
     if "measure" in columns:
         add(filled["measure"] & col("measure_norm").is_null(), "unknown-measure", "measure",
-            lambda v: _describe_measure(v, vocab))
+            lambda v: describe_measure(v, vocab))
     for name, code in (("reference", "bad-reference"), ("qualifier", "formula-like"), ("notes", "formula-like")):
         pattern = _field(schema, name).get("constraints", {}).get("pattern")
         if name in columns and pattern:
@@ -372,111 +336,8 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     rows = rows.with_columns(*[rule[0].fill_null(False).alias(m) for rule, m in zip(rules, masks)])
     rows = rows.with_columns(cells_ok=~pl.any_horizontal(masks) if masks else pl.lit(True))
     hits = rows.select(col(m).any() for m in masks).row(0) if masks else ()
-    failures = [_failures(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
+    failures = [problem_rows(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
     return [f for f in failures if f is not None], rows
-
-
-def _row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
-    """Rules across rows (duplicates, contradictions) and against the package, on rows whose cells passed.
-
-    A hash of each row's finding key finds the few candidate rows first; the exact comparisons
-    (window functions, joins) then run on those alone.
-    """
-    import polars as pl
-
-    key = list(FINDING_KEY)
-    failures = []
-
-    def add(frame, mask, code, column, describe, keys, value=None):
-        found = _failures(frame, mask, code, column, describe, keys, value)
-        if found is not None:
-            failures.append(found)
-
-    rows = rows.with_columns(_key_hash=_key_hash(rows, list(CANDIDATE_KEY)))
-    repeated = _with_folded_keys(rows.filter(pl.col("_key_hash").is_duplicated())).with_columns(
-        first_same=pl.col("line").min().over([*key, "direction_norm"]),
-        first_line=pl.col("line").min().over(key),
-        first_direction=pl.col("direction_norm").sort_by("line").first().over(key),
-    )
-    add(repeated, pl.col("line") != pl.col("first_same"), "duplicate-row", None,
-        lambda first: (f"the row repeats line {first} (the same finding twice)", "delete one of the two rows"),
-        ["first_same"], pl.col("molecule"))
-    add(repeated, pl.col("direction_norm") != pl.col("first_direction"), "contradiction", "direction",
-        lambda first, before, now: (f"line {first} says {before} for the same {SAME}; this row says {now}",
-                                    "check both rows against the study; keep the one it reports"),
-        ["first_line", "first_direction", "direction_norm"])
-    package = _package_frame(package_findings)
-    if package is None or package.height == 0:
-        return failures
-    package = package.with_columns(_key_hash=_key_hash(package, list(CANDIDATE_KEY)))
-    known = _with_folded_keys(rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].unique().to_list())))
-    same = known.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
-                      on=[*key, "direction_norm"], how="inner", maintain_order="left")
-    add(same, pl.lit(True), "already-in-package", None,
-        lambda fid: (f"the package already has this finding ({fid})", "delete the row"),
-        ["finding_id"], pl.col("molecule"))
-    opposite = (known.join(package.rename({"direction_norm": "package_direction"}), on=key, how="inner",
-                           maintain_order="left")
-                .filter(pl.col("direction_norm") != pl.col("package_direction"))
-                .unique("line", keep="first", maintain_order=True))
-    add(opposite, pl.lit(True), "contradicts-package", "direction",
-        lambda fid, before, now: (f"the package's finding {fid} says {before} for the same {SAME}; this row says {now}",
-                                  "check the row against the study; if the package is wrong, say so in your pull request"),
-        ["finding_id", "package_direction", "direction_norm"])
-    return failures
-
-
-def _with_folded_keys(frame):
-    import polars as pl
-
-    return frame.with_columns(species_key=pl.col("species").str.to_lowercase(),
-                              qualifier_key=pl.col("qualifier").str.to_lowercase())
-
-
-def _key_hash(frame, key: list[str]):
-    """One 64-bit hash per row of the key columns (equal keys, equal hashes, within one process)."""
-    return frame.select(key).hash_rows(seed=20221)
-
-
-def _package_frame(package_findings: list[dict[str, str]] | None):
-    """The package's located findings, keyed like contributed rows."""
-    import polars as pl
-
-    if not package_findings:
-        return None
-    names = ("finding_id", "molecule_id", "measure", "direction", "population", "region_id", "species",
-             "references", "qualifier")
-    frame = pl.DataFrame([{n: csv_cell(row.get(n)) for n in names} for row in package_findings],
-                         schema={n: pl.String for n in names})
-    frame = frame.filter(pl.col("region_id") != "")
-    return frame.select(
-        "finding_id", "molecule_id", "region_id",
-        measure_final=pl.col("measure"), population_norm=pl.col("population"), direction_norm=pl.col("direction"),
-        species_key=pl.col("species").str.to_lowercase(),
-        references_key=_order_free(frame["references"]),
-        qualifier_key=pl.col("qualifier").str.to_lowercase(),
-    )
-
-
-def _failures(rows, mask, code: str, column: str | None, describe, keys=None, value=None, severity: str = "error"):
-    """The rows where `mask` holds as problem rows (line, code, column, value, message, suggestion,
-    severity). `describe(*keys)` words the message and suggestion once per distinct key."""
-    import polars as pl
-
-    keys = keys or [column]
-    value = value if value is not None else pl.col(column)
-    bad = (rows.select(mask.fill_null(False).alias("_mask"), "line", *keys, value.cast(pl.String).alias("_value"))
-           .filter("_mask").drop("_mask"))
-    if bad.height == 0:
-        return None
-    distinct = bad.select(keys).unique(maintain_order=True)
-    words = [describe(*key) for key in distinct.iter_rows()]
-    distinct = distinct.with_columns(_message=pl.Series([m for m, _ in words], dtype=pl.String),
-                                     _suggestion=pl.Series([s for _, s in words], dtype=pl.String))
-    return bad.join(distinct, on=keys, how="left", maintain_order="left", nulls_equal=True).select(
-        "line", pl.lit(code).alias("code"), pl.lit(column, dtype=pl.String).alias("column"),
-        pl.col("_value").alias("value"), pl.col("_message").alias("message"),
-        pl.col("_suggestion").alias("suggestion"), pl.lit(severity).alias("severity"))
 
 
 HEADER_CODES = frozenset({"unnamed-column", "duplicate-column", "unknown-column", "missing-column"})
@@ -515,128 +376,6 @@ def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_error
     checked.counts = dict(sorted(counts.items()))
     checked.omitted = sum(counts.values()) - len(checked.problems)
     return checked
-
-
-# ---------------------------------------------------------------------------------------------
-# Wording: once per distinct bad value
-
-
-def _nearest(value: str, choices, near: dict[str, tuple[str, ...]] | None = None, cutoff: float = 0.6) -> str | None:
-    """A known spelling for `value`: a listed near miss, the same word in another case, or the closest."""
-    folded = value.strip().casefold()
-    for target, misses in (near or {}).items():
-        if folded in misses and target in choices:
-            return target
-    by_fold = {c.casefold(): c for c in choices}
-    if folded in by_fold:
-        return by_fold[folded]
-    close = difflib.get_close_matches(folded, list(by_fold), n=1, cutoff=cutoff)
-    return by_fold[close[0]] if close else None
-
-
-def _hint(name: str, vocab: Vocabulary) -> str:
-    hints = {
-        "molecule": "write a label from schemas/molecules.csv, for example BDNF",
-        "direction": "write increase, decrease or no_change",
-        "population": "write animal or human",
-        "region": "write a region label such as " + ", ".join(dict.fromkeys(r["label"] for r in vocab.regions)),
-        "species": "write the species studied, for example mouse, rat or human",
-        "reference": "write PMID:<digits> or a DOI starting with 10.",
-    }
-    return hints.get(name, f"fill in the {name}")
-
-
-def _describe_molecule(value: str, vocab: Vocabulary) -> tuple[str, str]:
-    labels = [m["label"] for m in vocab.molecules]
-    near = _nearest(value, labels, cutoff=0.75) or _nearest(value, [m["molecule_id"] for m in vocab.molecules], cutoff=0.8)
-    guess = f"did you mean '{near}'? " if near else ""
-    return ("the molecule is not in schemas/molecules.csv",
-            guess + "a new molecule enters by adding a row (molecule_id, label, category, measure, …) to "
-            "schemas/molecules.csv in the same pull request")
-
-
-def _describe_direction(value: str, vocab: Vocabulary) -> tuple[str, str]:
-    names = [row["direction"] for row in vocab.directions]
-    near = _nearest(value, names, NEAR_DIRECTIONS)
-    allowed = "increase, decrease or no_change (or ↑ ↓ −)"
-    return (f"not a direction; write {allowed}", f"write '{near}'" if near else f"write {allowed}")
-
-
-def describe_population(value: str) -> tuple[str, str]:
-    near = _nearest(value, ["animal", "human"], NEAR_POPULATIONS)
-    return ("the population is animal or human", f"write '{near}'" if near else "write animal or human")
-
-
-def _region_choices(vocab: Vocabulary, population: str | None) -> dict[str, str]:
-    """Spellings (label, id, full name) → label, for one population or all."""
-    choices = {}
-    for region in vocab.regions:
-        if population in (None, region["population"]):
-            for spelling in (region["label"], region["region_id"], region["name"]):
-                choices.setdefault(spelling, region["label"])
-    return choices
-
-
-def describe_region(value: str, population: str | None, vocab: Vocabulary) -> tuple[str, str]:
-    choices = _region_choices(vocab, population)
-    near = _nearest(value, list(choices), cutoff=0.7)
-    labels = ", ".join(dict.fromkeys(choices.values()))
-    who = f"{population} " if population else ""
-    guess = f"did you mean '{choices[near]}'? " if near else ""
-    return (f"not a known {who}region",
-            f"{guess}known {who}regions: {labels}; a new region enters by an edit to schemas/regions.csv")
-
-
-def describe_region_population(value: str, population: str, vocab: Vocabulary) -> tuple[str, str]:
-    others = sorted({r["population"] for r in vocab.regions
-                     if value.casefold() in (r["label"].casefold(), r["region_id"].casefold())})
-    labels = ", ".join(dict.fromkeys(_region_choices(vocab, population).values()))
-    return (f"'{value}' is a region of the {' and '.join(others)} columns, not of the {population} ones",
-            f"check the population; {population} regions are {labels}")
-
-
-def _describe_species(species: str, population: str) -> tuple[str, str]:
-    if population == "human":
-        return (f"the population is human but the species is '{species}'",
-                "write species human, or population animal")
-    return (f"the population is animal but the species is '{species}'",
-            "name the animal (mouse, rat, …), or write population human")
-
-
-def _describe_measure(value: str, vocab: Vocabulary) -> tuple[str, str]:
-    near = _nearest(value, list(vocab.measures), NEAR_MEASURES)
-    allowed = ", ".join(vocab.measures)
-    return (f"not a measure of schemas/measures.csv ({allowed})",
-            f"write '{near}', or leave it empty for the molecule's own measure" if near
-            else "leave it empty for the molecule's own measure")
-
-
-def fix_reference(item: str) -> str | None:
-    """A well-formed spelling of one reference, or None when there is no safe guess."""
-    item = item.strip()
-    if re.fullmatch(r"\d{1,9}", item):
-        return f"PMID:{item}"
-    if match := re.fullmatch(r"(?i)pmid\W*(\d+)", item):
-        return f"PMID:{match[1]}"
-    if match := re.fullmatch(r"(?i)(?:doi:\s*|https?://(?:dx\.)?doi\.org/)(10\..+)", item):
-        return match[1]
-    return None
-
-
-def describe_reference(value: str) -> tuple[str, str]:
-    items = [item.strip() for item in re.split(r"[;,]", value) if item.strip()]
-    fixed = [fix_reference(item) or item for item in items]
-    if any(re.fullmatch(r"(?i)pmc\d+", item) for item in items):
-        return ("a PMCID is not a reference here", "give the study's PMID (PMID:<digits>) or DOI (10.…)")
-    if fixed != items or "," in value:
-        return ("the reference is not PMID:<digits> or a DOI (10.…)", f"write '{';'.join(fixed)}'")
-    return ("the reference is not PMID:<digits> or a DOI (10.…)",
-            "write PMID:<digits> or a DOI starting with 10.; separate several with ';'")
-
-
-def describe_formula(value: str) -> tuple[str, str]:
-    return (f"the text starts with '{value[:1]}', which a spreadsheet runs as a formula",
-            "reword it so it starts with a letter or a digit")
 
 
 def report_json(files: list[CheckedFile]) -> dict:

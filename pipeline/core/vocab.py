@@ -37,6 +37,19 @@ class Vocabulary:
         return [row["measure"] for row in read_csv(self.root / "measures.csv")]
 
     @cached_property
+    def aliases(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """schemas/aliases.csv: field → {term: the other spellings people write for it}, case-folded."""
+        table: dict[str, dict[str, list[str]]] = {}
+        for row in read_csv(self.root / "aliases.csv"):
+            table.setdefault(row["field"], {}).setdefault(row["term"], []).append(row["alias"].casefold())
+        return {name: {term: tuple(spellings) for term, spellings in terms.items()} for name, terms in table.items()}
+
+    @cached_property
+    def human_species(self) -> frozenset[str]:
+        """The spellings of the species that put a finding in the human population (case-folded)."""
+        return frozenset(self.aliases.get("species", {}).get("human", ("human",)))
+
+    @cached_property
     def direction_by_symbol(self) -> dict[str, str]:
         return {row["symbol"]: row["direction"] for row in self.directions}
 

@@ -3,8 +3,8 @@
 Per-column rules (types, required, enums, patterns, unique keys) come from the Table Schemas
 through pandera's frictionless reader, so the published schema and the checks are one source of
 truth. Domain rules that a Table Schema cannot say (population fits the region, statuses agree
-with the cells they describe, keys point somewhere) are pandera dataframe checks built here
-from the same vocabularies. Every failure becomes a `Problem` with file, line, column, value and
+with the cells they describe, keys point somewhere) are `pipeline.findings.rules`, the same
+expressions that check contributions and curation files. Every failure becomes a `Problem` with file, line, column, value and
 rule; nothing stops at the first one.
 """
 
@@ -16,10 +16,7 @@ from pathlib import Path
 from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem
 from pipeline.core.vocab import RESOURCES, Vocabulary
-
-LOCATED = {"reported", "curated"}
-REFERENCED = {"cited", "curated"}
-
+from pipeline.findings.rules import published_rules
 
 def read_table(path: Path, table_schema: dict, file: str | None = None):
     """A CSV as its Table Schema types it, plus a Problem for each cell that is not its type.
@@ -67,37 +64,32 @@ def column_schema(table_schema: dict):
 
 
 def domain_rules(tables: dict) -> dict[str, list[tuple[str, str, object]]]:
-    """Cross-field and cross-table rules: (rule name, column, function frame → bool mask of valid rows)."""
-    regions = dict(zip(tables["regions"]["region_id"], tables["regions"]["population"]))
-    molecule_ids = set(tables["molecules"]["molecule_id"].dropna())
-    source_ids = set(tables["sources"]["source_id"].dropna())
-    region_ids = set(tables["regions"]["region_id"].dropna())
+    """The rules of `pipeline.findings.rules` over pandas tables: (rule name, column, polars mask of valid
+    rows); `tables` are the frames `read_table` returns."""
+    rows = {name: _text_frame(frame).to_dicts() for name, frame in tables.items()}
+    return {name: [(rule.name, rule.column, rule.valid(rows)) for rule in rules]
+            for name, rules in published_rules().items()}
 
-    def population_fits_region(f):
-        expected = f["region_id"].map(regions)
-        return f["region_id"].isna() | (f["population"] == expected).fillna(False)
 
-    def location_status_fits_region(f):
-        located = f["region_id"].notna() & f["population"].notna()
-        unlocated = f["region_id"].isna() & f["population"].isna()
-        status = f["location_status"]
-        return (status.isin(LOCATED) & located) | ((status == "lost_in_source") & unlocated)
+def _text_frame(frame):
+    """A pandas frame's text as a polars frame: missing cells null, the rest as written."""
+    import polars as pl
 
-    def citation_status_fits_references(f):
-        status = f["citation_status"]
-        has = f["references"].notna()
-        return (status.isin(REFERENCED) & has) | (~status.isin(REFERENCED) & ~has)
+    return pl.DataFrame({name: pl.Series(name, [None if _missing(v) else str(v) for v in frame[name]], dtype=pl.String)
+                         for name in frame.columns})
 
-    return {
-        "findings": [
-            ("population fits region", "population", population_fits_region),
-            ("location_status fits region_id and population", "location_status", location_status_fits_region),
-            ("citation_status fits references", "citation_status", citation_status_fits_references),
-            ("molecule_id in molecules", "molecule_id", lambda f: f["molecule_id"].isin(molecule_ids)),
-            ("source_id in sources", "source_id", lambda f: f["source_id"].isin(source_ids)),
-            ("region_id in regions", "region_id", lambda f: f["region_id"].isna() | f["region_id"].isin(region_ids)),
-        ],
-    }
+
+def rule_problems(tables: dict, display: dict[str, str]) -> list[Problem]:
+    """One problem per row and domain rule it breaks, rows in order."""
+    problems: list[Problem] = []
+    for name, rules in domain_rules(tables).items():
+        frame = _text_frame(tables[name]).with_row_index("_index")
+        for rule, column, valid in rules:
+            broken = frame.filter(~valid.fill_null(False)).select("_index", column)
+            for index, value in broken.iter_rows():
+                problems.append(Problem("rule-violation", f"breaks the rule '{rule}'", file=display[name],
+                                        line=int(tables[name].index[index]) + 2, column=column, value=value))
+    return problems
 
 
 def check_tables(paths: dict[str, Path], schemas: dict[str, dict], display: dict[str, str] | None = None) -> list[Problem]:
@@ -130,15 +122,7 @@ def check_tables(paths: dict[str, Path], schemas: dict[str, dict], display: dict
                             if (p.line, p.column) not in typed)
     if len(tables) < len(RESOURCES):
         return problems
-    for name, rules in domain_rules(tables).items():
-        frame = tables[name]
-        for rule, column, valid in rules:
-            mask = valid(frame).fillna(False).astype(bool)
-            for index in frame.index[~mask]:
-                value = frame.at[index, column]
-                problems.append(Problem("rule-violation", f"breaks the rule '{rule}'", file=display[name],
-                                        line=int(index) + 2, column=column,
-                                        value=None if _missing(value) else str(value)))
+    problems.extend(rule_problems(tables, display))
     return problems
 
 

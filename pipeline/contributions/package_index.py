@@ -1,0 +1,124 @@
+"""Rules across rows: a file's rows against each other and against the findings already in the package.
+
+Two rows are the same finding when they agree on FINDING_KEY and direction; they contradict each
+other when they agree on FINDING_KEY and not on direction. The package's findings are indexed
+by the same key, so a contributed row that repeats or contradicts a published one is found too.
+"""
+
+from __future__ import annotations
+
+from pipeline.core.files import csv_cell
+
+# What makes two rows the same finding (with direction) or a contradiction (without it).
+# Rows that agree on CANDIDATE_KEY are compared further (case-folded species and qualifier).
+CANDIDATE_KEY = ("molecule_id", "measure_final", "population_norm", "region_id", "references_key")
+FINDING_KEY = (*CANDIDATE_KEY, "species_key", "qualifier_key")
+SAME = "molecule, measure, population, region, species, qualifier and reference"
+
+
+def row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
+    """Rules across rows (duplicates, contradictions) and against the package, on rows whose cells passed.
+
+    A hash of each row's finding key finds the few candidate rows first; the exact comparisons
+    (window functions, joins) then run on those alone.
+    """
+    import polars as pl
+
+    key = list(FINDING_KEY)
+    failures = []
+
+    def add(frame, mask, code, column, describe, keys, value=None):
+        found = problem_rows(frame, mask, code, column, describe, keys, value)
+        if found is not None:
+            failures.append(found)
+
+    rows = rows.with_columns(_key_hash=_key_hash(rows, list(CANDIDATE_KEY)))
+    repeated = _with_folded_keys(rows.filter(pl.col("_key_hash").is_duplicated())).with_columns(
+        first_same=pl.col("line").min().over([*key, "direction_norm"]),
+        first_line=pl.col("line").min().over(key),
+        first_direction=pl.col("direction_norm").sort_by("line").first().over(key),
+    )
+    add(repeated, pl.col("line") != pl.col("first_same"), "duplicate-row", None,
+        lambda first: (f"the row repeats line {first} (the same finding twice)", "delete one of the two rows"),
+        ["first_same"], pl.col("molecule"))
+    add(repeated, pl.col("direction_norm") != pl.col("first_direction"), "contradiction", "direction",
+        lambda first, before, now: (f"line {first} says {before} for the same {SAME}; this row says {now}",
+                                    "check both rows against the study; keep the one it reports"),
+        ["first_line", "first_direction", "direction_norm"])
+    package = _package_frame(package_findings)
+    if package is None or package.height == 0:
+        return failures
+    package = package.with_columns(_key_hash=_key_hash(package, list(CANDIDATE_KEY)))
+    known = _with_folded_keys(rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].unique().to_list())))
+    same = known.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
+                      on=[*key, "direction_norm"], how="inner", maintain_order="left")
+    add(same, pl.lit(True), "already-in-package", None,
+        lambda fid: (f"the package already has this finding ({fid})", "delete the row"),
+        ["finding_id"], pl.col("molecule"))
+    opposite = (known.join(package.rename({"direction_norm": "package_direction"}), on=key, how="inner",
+                           maintain_order="left")
+                .filter(pl.col("direction_norm") != pl.col("package_direction"))
+                .unique("line", keep="first", maintain_order=True))
+    add(opposite, pl.lit(True), "contradicts-package", "direction",
+        lambda fid, before, now: (f"the package's finding {fid} says {before} for the same {SAME}; this row says {now}",
+                                  "check the row against the study; if the package is wrong, say so in your pull request"),
+        ["finding_id", "package_direction", "direction_norm"])
+    return failures
+
+
+def _with_folded_keys(frame):
+    import polars as pl
+
+    return frame.with_columns(species_key=pl.col("species").str.to_lowercase(),
+                              qualifier_key=pl.col("qualifier").str.to_lowercase())
+
+
+def _key_hash(frame, key: list[str]):
+    """One 64-bit hash per row of the key columns (equal keys, equal hashes, within one process)."""
+    return frame.select(key).hash_rows(seed=20221)
+
+
+def _package_frame(package_findings: list[dict[str, str]] | None):
+    """The package's located findings, keyed like contributed rows."""
+    import polars as pl
+
+    if not package_findings:
+        return None
+    names = ("finding_id", "molecule_id", "measure", "direction", "population", "region_id", "species",
+             "references", "qualifier")
+    frame = pl.DataFrame([{n: csv_cell(row.get(n)) for n in names} for row in package_findings],
+                         schema={n: pl.String for n in names})
+    frame = frame.filter(pl.col("region_id") != "")
+    return frame.select(
+        "finding_id", "molecule_id", "region_id",
+        measure_final=pl.col("measure"), population_norm=pl.col("population"), direction_norm=pl.col("direction"),
+        species_key=pl.col("species").str.to_lowercase(),
+        references_key=order_free(frame["references"]),
+        qualifier_key=pl.col("qualifier").str.to_lowercase(),
+    )
+
+
+def problem_rows(rows, mask, code: str, column: str | None, describe, keys=None, value=None, severity: str = "error"):
+    """The rows where `mask` holds as problem rows (line, code, column, value, message, suggestion,
+    severity). `describe(*keys)` words the message and suggestion once per distinct key."""
+    import polars as pl
+
+    keys = keys or [column]
+    value = value if value is not None else pl.col(column)
+    bad = (rows.select(mask.fill_null(False).alias("_mask"), "line", *keys, value.cast(pl.String).alias("_value"))
+           .filter("_mask").drop("_mask"))
+    if bad.height == 0:
+        return None
+    distinct = bad.select(keys).unique(maintain_order=True)
+    words = [describe(*key) for key in distinct.iter_rows()]
+    distinct = distinct.with_columns(_message=pl.Series([m for m, _ in words], dtype=pl.String),
+                                     _suggestion=pl.Series([s for _, s in words], dtype=pl.String))
+    return bad.join(distinct, on=keys, how="left", maintain_order="left", nulls_equal=True).select(
+        "line", pl.lit(code).alias("code"), pl.lit(column, dtype=pl.String).alias("column"),
+        pl.col("_value").alias("value"), pl.col("_message").alias("message"),
+        pl.col("_suggestion").alias("suggestion"), pl.lit(severity).alias("severity"))
+
+
+def order_free(series):
+    """A reference list as a key: its items deduplicated and sorted (order does not make a new finding)."""
+    return series.str.split(";").list.unique().list.sort().list.join(";")
