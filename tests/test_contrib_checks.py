@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 
 import pytest
@@ -248,8 +249,12 @@ def test_contribution_schema_carries_the_vocabularies_and_the_findings_reference
     assert "p-mTOR" in fields["molecule"]["constraints"]["enum"]
     assert {"increase", "↑", "−", "-"} <= set(fields["direction"]["constraints"]["enum"])
     assert set(fields["measure"]["constraints"]["enum"]) == set(VOCAB.measures)
+    # The contribution's pattern is the stricter one: every reference it accepts, the findings table accepts.
     findings = {f["name"]: f for f in VOCAB.table_schema("findings")["fields"]}
-    assert fields["reference"]["constraints"]["pattern"] == findings["references"]["constraints"]["pattern"]
+    contributed, published = (re.compile(f["constraints"]["pattern"]) for f in (fields["reference"], findings["references"]))
+    for reference in ("PMID:1", "PMID:12345678;10.1038/nature17998", "10.1016/S0006-3223(02)01546-9", "10.1/x",
+                      "PMID:0", "PMID:012", "10.1038/nature17998.", "10.1038/x\u200b"):
+        assert not contributed.fullmatch(reference) or published.fullmatch(reference)
 
 
 def test_duplicates_ignore_letter_case_of_species_and_qualifier_and_reference_order(tmp_path):
@@ -266,3 +271,31 @@ def test_package_comparison_ignores_letter_case(tmp_path):
 def test_problems_of_a_row_are_listed_in_the_template_s_column_order(tmp_path):
     checked = check(tmp_path, {"reference": "12345", "region": "Hippocampus", "direction": "up-regulated"})
     assert [p.column for p in checked.problems if p.line == 2] == ["direction", "region", "reference"]
+
+
+def test_references_are_compared_canonically_for_duplicates(tmp_path):
+    """A DOI is case-insensitive: two rows that differ only in its letter case are one finding twice."""
+    checked = check(tmp_path, {"reference": "10.1038/Nature17998"}, {"reference": "10.1038/nature17998"})
+    assert [(p.code, p.line) for p in checked.problems] == [("duplicate-row", 3)]
+
+
+def test_a_pmid_with_leading_zeros_is_refused_with_its_canonical_spelling(tmp_path):
+    checked = check(tmp_path, {"reference": "PMID:0012345678"}, {})
+    problem, = only(checked, "bad-reference")
+    assert problem.line == 2 and problem.suggestion == "write 'PMID:12345678'"
+
+
+def test_the_reference_pattern_is_the_one_the_checks_use():
+    from pipeline.contributions.text import REFERENCES
+
+    for name, column in (("contribution", "reference"), ("curation", "references")):
+        fields = {f["name"]: f for f in VOCAB.table_schema(name)["fields"]}
+        assert fields[column]["constraints"]["pattern"] == REFERENCES
+
+
+def test_the_same_doi_in_the_package_is_already_there_whatever_its_case(tmp_path):
+    row = {"finding_id": "fnd-000000000001", "molecule_id": "bdnf", "measure": "level", "direction": "increase",
+           "population": "animal", "region_id": "animal-HPC", "species": "rat", "references": "10.1038/NATURE17998",
+           "qualifier": ""}
+    checked = check(tmp_path, {"reference": "10.1038/nature17998"}, package=[row])
+    assert [p.code for p in checked.problems] == ["already-in-package"]

@@ -64,7 +64,7 @@ def test_text_report_ends_with_counts_per_code_and_has_no_colour_when_piped(tmp_
 
 
 def test_max_errors_caps_examples_and_keeps_counts(tmp_path):
-    text = HEADER + "\n" + "".join(f"BDNF,,up,animal,HPC,rat,PMID:{i},,\n" for i in range(40))
+    text = HEADER + "\n" + "".join(f"BDNF,,up,animal,HPC,rat,PMID:{i + 1},,\n" for i in range(40))
     report = as_json(ketamap("validate", str(write(tmp_path, text)), "--format", "json", "--max-errors", "3"))
     assert [e["line"] for e in report["files"][0]["errors"]] == [2, 3, 4]
     assert report["files"][0]["counts"] == {"unknown-direction": 40}

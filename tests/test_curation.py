@@ -175,3 +175,28 @@ def test_semicolon_cp1252_export_is_read(tmp_path):
     assignments, problems = check((path, "data/curation/a.csv"))
     assert [p.severity for p in problems] == ["warning"]  # read as cp1252, and said so
     assert assignments[0].curator == "José Pérez"
+
+
+def _curation_cases():
+    from hostile_values import corpus
+
+    columns = {"region": "region", "population": "population", "reference": "references", "notes": "notes",
+               "species": "curator"}
+    for case in corpus():
+        if case.column in columns and case.code and not (case.kind == "lookalike" and case.column == "species"):
+            yield pytest.param(case, columns[case.column], id=str(case))
+
+
+@pytest.mark.parametrize("case, column", list(_curation_cases()))
+def test_hostile_values_in_a_curation_file_are_refused(tmp_path, case, column):
+    """The hostile corpus's classes (tests/hostile_values.py) hold for curation files too."""
+    import csv
+    import io
+
+    row = {"finding_id": FIRST, "region": "HPC", "population": "animal", "references": "", "curator": "A. Curator",
+           "notes": ""}
+    row[column] = case.value
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(row.values())
+    _, problems = check(curation_file(tmp_path, "h.csv", buffer.getvalue().rstrip("\n")))
+    assert case.code in [p.code for p in problems if p.column == column], problems

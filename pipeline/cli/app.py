@@ -312,7 +312,7 @@ def validate(
     else:
         from rich.console import Console
 
-        render_text(files, Console(highlight=False, soft_wrap=True), max_errors)
+        render_text(files, Console(highlight=False, soft_wrap=True, emoji=False), max_errors)
     raise typer.Exit(exit_code(files))
 
 
@@ -338,10 +338,30 @@ def template(
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
+    refused = not_a_regular_target(output)
+    if refused:
+        raise typer.Exit(report([Problem("not-a-file", refused, file=str(output), suggestion="give the path of a file")]))
     try:
         atomic_write_bytes(output, data)
     except OSError as error:
         raise typer.Exit(report([Problem("unwritable-file", str(error.strerror or error), file=str(output))]))
+
+
+def not_a_regular_target(output: Path) -> str | None:
+    """Why `output` cannot be replaced by a file (a folder, FIFO, socket or device), or None: a device
+    such as /dev/full, or a FIFO, is never swapped for a regular file."""
+    import os
+    import stat
+
+    try:
+        kind = os.stat(output).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot inspect it ({error.strerror})"
+    if stat.S_ISREG(kind):
+        return None
+    return "it is a folder" if stat.S_ISDIR(kind) else "it is not a regular file (a FIFO, socket or device)"
 
 
 # --- report: the evidence map (pipeline.report) ---------------------------------------------
@@ -389,7 +409,7 @@ def add(
     """
     from pipeline.cli.problems import report
     from pipeline.contributions.intake import Refused, add_file
-    from pipeline.core.problems import Problem, ProblemsFound
+    from pipeline.core.problems import Problem, ProblemsFound, printable
     from pipeline.core.settings import load_params
     from pipeline.core.vocab import Vocabulary
 
@@ -403,11 +423,11 @@ def add(
         raise typer.Exit(report(refused.problems))
     except ProblemsFound as found:
         code = report(found.problems)
-        typer.echo(f"\n{path}: not added; fix the problems above and run `ketamap add` again.", err=True)
+        typer.echo(f"\n{printable(str(path))}: not added; fix the problems above and run `ketamap add` again.", err=True)
         raise typer.Exit(code)
     except OSError as error:
         raise typer.Exit(report([Problem("unreadable-file", str(error), file=str(path))]))
-    where = destination.as_posix()
+    where = printable(destination.as_posix())
     typer.echo(f"added {where}; run `dvc repro` to rebuild the package." if copied
                else f"{where} is already there (identical); nothing to do.")
 

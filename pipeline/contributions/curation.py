@@ -17,8 +17,8 @@ from pathlib import Path
 
 from pipeline.contributions.rules import map_header, schema_columns
 from pipeline.contributions.sheets import read_sheet
+from pipeline.contributions import text
 from pipeline.contributions.wording import (
-    describe_formula,
     describe_population,
     describe_reference,
     describe_region,
@@ -137,7 +137,7 @@ class CurationRules:
         references = row["references"]
         if references:
             references = re.sub(r"(?i)\bpmid\s*:\s*", "PMID:", re.sub(r"\s*;\s*", ";", references)).strip(";")
-            if not self.matches("references", references):
+            if not self.matches("references", references) or text.unbalanced_parenthesis(references):
                 problem("bad-reference", "references", describe_reference(row["references"]))
         if finding is not None:
             self.status_problems(row, finding, references, problem)
@@ -164,9 +164,14 @@ class CurationRules:
     def free_text_problems(self, row: dict, problem) -> None:
         if not row["curator"]:
             problem("missing-value", "curator", ("the curator is required", "write who curated the row (name or ORCID)"))
-        for column in ("curator", "notes"):
-            if row[column] and not self.matches(column, row[column]):
-                problem("formula-like", column, describe_formula(row[column]))
+        for column in self.fields:
+            value = row[column]
+            if any(text.is_invisible(c) for c in value):
+                problem("invisible-character", column, text.describe_invisible(value))
+            elif column in text.VOCABULARY_COLUMNS and any(text.is_lookalike(c) for c in value):
+                problem("lookalike-character", column, text.describe_lookalike(value))
+            elif column in ("curator", "notes") and value and not self.matches(column, value):
+                problem("formula-like", column, text.describe_formula(value))
 
     def location_problems(self, row: dict, problem) -> None:
         """Region and population together, and the rule 'population fits region'."""

@@ -9,7 +9,9 @@ same finding gets the same id whatever the file's name or row order.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from pipeline.contributions.curation import (
@@ -17,7 +19,7 @@ from pipeline.contributions.curation import (
     apply_curation,
     check_curation,
 )
-from pipeline.core.files import atomic_write_bytes, input_refusal, not_regular, read_csv, sha256_file
+from pipeline.core.files import input_refusal, not_regular, read_csv, read_input, sha256_file
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.vocab import Vocabulary
 from pipeline.findings.ids import content_key, finding_id
@@ -164,12 +166,13 @@ def published_findings(root: Path, params: dict, shown: str) -> list[dict]:
 
 
 def check_curation_paths(paths: list[Path], findings: list[dict], vocab: Vocabulary,
-                         folder: Path) -> list[CheckedCuration]:
+                         folder: Path, shown: list[str] | None = None) -> list[CheckedCuration]:
     """Curation files checked against `findings` and, for double assignments, after the other
-    files already in the curation folder (as the build will read them)."""
+    files already in the curation folder (as the build will read them); `shown`: their names in messages."""
     chosen = {Path(p).resolve() for p in paths}
     existing = [(p, p.as_posix()) for p in input_files(folder) if p.resolve() not in chosen]
-    return check_curation(existing + [(Path(p), str(p)) for p in paths], vocab, findings)[len(existing):]
+    shown = shown or [str(p) for p in paths]
+    return check_curation(existing + [(Path(p), s) for p, s in zip(paths, shown)], vocab, findings)[len(existing):]
 
 
 def curation_folder(root: Path) -> Path:
@@ -187,43 +190,89 @@ class Refused(ProblemsFound):
 
 
 def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: bool = False) -> tuple[Path, bool]:
-    """Validate `path` as the build will, then copy it into the contrib (or curation) folder.
+    """Validate `path` as the build will, then place exactly the bytes validated in the contrib (or
+    curation) folder.
 
-    Returns the destination and whether it was copied (False: the same file is already there).
-    Raises ProblemsFound when the file is invalid and Refused when it cannot be placed; either
-    way nothing changes.
+    The file is read once; those bytes are written to a private temporary file in the folder,
+    checked there, and linked to their name only if no file has it (so of two adds of one name at
+    once, one wins and the other is refused). Returns the destination and whether it was placed
+    (False: the same file is already there). Raises ProblemsFound when the file is invalid and
+    Refused when it cannot be placed; either way nothing changes.
     """
-    path = Path(path)
-    shown = str(path)
-    refusal = input_refusal(path, shown)  # stat only: a FIFO, a device or a folder is refused, never opened
-    if refusal is not None:
-        raise Refused([refusal])
-    folder = root / params["curation" if curation else "contrib"]["dir"]
+    path, shown = Path(path), str(path)
+    data = read_regular_file(path, shown)
+    folder = _folder_inside(root, params["curation" if curation else "contrib"]["dir"], shown)
     destination = folder / path.name
     if path.name in NOT_DATA or path.name.startswith("."):
         raise Refused([Problem("reserved-name", f"{path.name!r} is not taken as data in {_display(folder, root)}/",
                                file=shown, suggestion="rename the file")])
-    data = path.read_bytes()
-    if destination.is_file():
-        if destination.read_bytes() == data:
-            return destination, False
-        raise Refused([Problem("name-taken", f"a different file named {path.name!r} is already in "
-                               f"{_display(folder, root)}/", file=shown, suggestion="rename your file")])
+    if os.path.lexists(destination):
+        return _already_there(destination, data, folder, root, shown)
     prefix = "curation" if curation else "contrib"
     others = [p for p in input_files(folder) if source_id_for(prefix, p) == source_id_for(prefix, path)]
     if others:
         raise Refused([Problem("source-id-clash", f"its source id {source_id_for(prefix, path)!r} is that of "
                                f"{_display(others[0], root)}", file=shown, suggestion="rename your file")])
     findings = published_findings(root, params, shown)
-    if curation:
-        problems = check_curation_paths([path], findings, vocab, folder)[0].problems
-    else:
-        from pipeline.contributions.rules import check_file
-
-        problems = check_file(path, vocab, package_findings=findings).problems
-    if any(p.severity == "error" and p.exit_class == "input" for p in problems):  # refused unread: exit 2
-        raise Refused(problems)
-    if any(p.severity == "error" for p in problems):
-        raise ProblemsFound(problems)
-    atomic_write_bytes(destination, data)
+    handle, staged = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=folder)  # O_EXCL
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        problems = validate_staged(Path(staged), shown, findings, vocab, folder, curation)
+        if any(p.severity == "error" and p.exit_class == "input" for p in problems):  # refused unread: exit 2
+            raise Refused(problems)
+        if any(p.severity == "error" for p in problems):
+            raise ProblemsFound(problems)
+        try:
+            os.link(staged, destination)  # fails if the name exists: never overwrites
+        except FileExistsError:
+            return _already_there(destination, data, folder, root, shown)
+    finally:
+        os.unlink(staged)
     return destination, True
+
+
+def validate_staged(staged: Path, shown: str, findings: list[dict], vocab: Vocabulary, folder: Path,
+                    curation: bool) -> list[Problem]:
+    """Every problem of the staged copy, worded with the name the user gave."""
+    if curation:
+        return check_curation_paths([staged], findings, vocab, folder, [shown])[0].problems
+    from pipeline.contributions.rules import check_sheet
+    from pipeline.contributions.sheets import read_sheet
+
+    return check_sheet(read_sheet(staged, shown), vocab, findings).problems
+
+
+def read_regular_file(path: Path, shown: str) -> bytes:
+    """The bytes of a regular file, read once (pipeline.core.files.read_input: a folder, FIFO or device
+    is refused at once, never opened; no more than a contribution's byte limit is read)."""
+    from pipeline.contributions.sheets import LIMITS
+
+    try:
+        return read_input(path, LIMITS.max_bytes, shown)
+    except ProblemsFound as found:
+        raise Refused(found.problems) from None
+
+
+def _folder_inside(root: Path, name: str, shown: str) -> Path:
+    """The data folder, which must resolve inside the repository (a symlink out is refused)."""
+    folder = root / name
+    try:
+        folder.resolve().relative_to(root.resolve())
+    except ValueError:
+        raise Refused([Problem("outside-repository", f"{name}/ resolves to {folder.resolve()}, outside the repository",
+                               file=shown, suggestion=f"make {name}/ a folder of the repository")]) from None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise Refused([Problem("unwritable", f"cannot use {name}/: {error.strerror}", file=shown)]) from None
+    return folder
+
+
+def _already_there(destination: Path, data: bytes, folder: Path, root: Path, shown: str) -> tuple[Path, bool]:
+    if destination.is_file() and not destination.is_symlink() and destination.read_bytes() == data:
+        return destination, False
+    raise Refused([Problem("name-taken", f"a different file named {destination.name!r} is already in "
+                           f"{_display(folder, root)}/", file=shown, suggestion="rename your file")])

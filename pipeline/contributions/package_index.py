@@ -93,7 +93,7 @@ def _package_frame(package_findings: list[dict[str, str]] | None):
         "finding_id", "molecule_id", "region_id",
         measure_final=pl.col("measure"), population_norm=pl.col("population"), direction_norm=pl.col("direction"),
         species_key=pl.col("species").str.to_lowercase(),
-        references_key=order_free(frame["references"]),
+        references_key=references_key(frame["references"]),
         qualifier_key=pl.col("qualifier").str.to_lowercase(),
     )
 
@@ -117,6 +117,17 @@ def problem_rows(rows, mask, code: str, column: str | None, describe, keys=None,
         "line", pl.lit(code).alias("code"), pl.lit(column, dtype=pl.String).alias("column"),
         pl.col("_value").alias("value"), pl.col("_message").alias("message"),
         pl.col("_suggestion").alias("suggestion"), pl.lit(severity).alias("severity"))
+
+
+def references_key(series, lists=None):
+    """The references as a key: case-folded (DOIs are case-insensitive), and a list order-free;
+    `lists` (where a cell holds several) spares the rewrite of the single references."""
+    folded = series.str.to_lowercase()
+    lists = folded.str.contains(";", literal=True).fill_null(False) if lists is None else lists
+    positions = lists.arg_true()
+    if positions.len() == 0:
+        return folded
+    return folded.scatter(positions, order_free(folded.gather(positions)))
 
 
 def order_free(series):

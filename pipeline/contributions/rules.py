@@ -15,17 +15,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.contributions.package_index import CANDIDATE_KEY, order_free, problem_rows, row_failures
+from pipeline.contributions.package_index import CANDIDATE_KEY, problem_rows, references_key, row_failures
 from pipeline.contributions.sheets import (
     Sheet,
     column_name,
     read_sheet,
 )
+from pipeline.contributions import text
 from pipeline.core.problems import Problem
 from pipeline.core.vocab import Vocabulary
 from pipeline.contributions.wording import (
     describe_direction,
-    describe_formula,
     describe_measure,
     describe_molecule,
     describe_population,
@@ -230,7 +230,7 @@ def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
     repaired = {name: _fold_misses(rows[source], rows[name], table) for name, (source, table) in folded.items()}
     references, reference_ok = _normalised_references(rows["reference"], rows["reference_ok"], pattern)
     rows = rows.with_columns(*[series.alias(name) for name, series in repaired.items()],
-                             references_norm=references, reference_ok=reference_ok)
+                             references_norm=references, reference_ok=_balanced(references, reference_ok))
     rows = rows.with_columns(
         region_id=domain.resolve_region(col("region_canon"), col("population_norm"), vocab.regions),
         region_known=col("region_canon").is_not_null(),
@@ -238,8 +238,7 @@ def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
         .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
         .otherwise(col("measure_norm")),
     )
-    return rows.with_columns(references_key=_rewrite_some(rows["references_norm"], rows["reference_list"],
-                                                          order_free))
+    return rows.with_columns(references_key=references_key(rows["references_norm"], rows["reference_list"]))
 
 
 def _fold_misses(series, found, spellings: dict[str, str]):
@@ -274,12 +273,16 @@ def _normalised_references(series, valid, pattern: str):
             valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
 
 
-def _rewrite_some(series, mask, rewrite):
-    """`rewrite` applied to the cells where `mask` holds (few), not to all of them."""
-    positions = mask.arg_true()
+def _balanced(references, valid):
+    """`valid`, false also where an item ends in a ')' it never opened (the few cells with a ')' at an end)."""
+    import polars as pl
+
+    positions = (valid & references.str.contains(r"\)(;|$)")).arg_true()
     if positions.len() == 0:
-        return series
-    return series.clone().scatter(positions, rewrite(series.gather(positions)))
+        return valid
+    ends = references.gather(positions).map_elements(lambda r: not text.unbalanced_parenthesis(r),
+                                                    return_dtype=pl.Boolean)
+    return valid.clone().scatter(positions, ends)
 
 
 def _field(schema: dict, name: str) -> dict:
@@ -292,16 +295,33 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     import polars as pl
 
     col = pl.col
+    filled = {name: col(name) != "" for name in columns}
+    rules, plain = _text_rules(schema, columns, filled)
+    for spec in schema["fields"]:
+        name = spec["name"]
+        if spec.get("constraints", {}).get("required") and name in columns:
+            rules.append((col(name) == "", "missing-value", name,
+                          lambda v, n=name: (f"the {n} is required", hint(n, vocab)), None, None))
+    rules += _vocabulary_rules(columns, {n: filled[n] & plain[n] for n in columns}, vocab)
+    masks = [f"_rule{i}" for i in range(len(rules))]
+    rows = rows.with_columns(*[rule[0].fill_null(False).alias(m) for rule, m in zip(rules, masks)])
+    rows = rows.with_columns(cells_ok=~pl.any_horizontal(masks) if masks else pl.lit(True))
+    hits = rows.select(col(m).any() for m in masks).row(0) if masks else ()
+    failures = [problem_rows(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
+    return [f for f in failures if f is not None], rows
+
+
+def _vocabulary_rules(columns: dict[str, str], filled: dict, vocab: Vocabulary) -> list[tuple]:
+    """Rules of the cells a vocabulary names, and the domain rules between them (pipeline.findings.rules);
+    `filled`: the cells that hold plain text (a lookalike or invisible character is reported instead)."""
+    import polars as pl
+
+    col = pl.col
     rules = []
 
     def add(mask, code, column, describe, keys=None, value=None):
         rules.append((mask, code, column, describe, keys, value))
 
-    for spec in schema["fields"]:
-        name = spec["name"]
-        if spec.get("constraints", {}).get("required") and name in columns:
-            add(col(name) == "", "missing-value", name, lambda v, n=name: (f"the {n} is required", hint(n, vocab)))
-    filled = {name: col(name) != "" for name in columns}
     if "molecule" in columns:
         add(filled["molecule"] & col("molecule_id").is_null(), "unknown-molecule", "molecule",
             lambda v: describe_molecule(v, vocab))
@@ -326,18 +346,32 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     if "measure" in columns:
         add(filled["measure"] & col("measure_norm").is_null(), "unknown-measure", "measure",
             lambda v: describe_measure(v, vocab))
-    for name, code in (("reference", "bad-reference"), ("qualifier", "formula-like"), ("notes", "formula-like")):
-        pattern = _field(schema, name).get("constraints", {}).get("pattern")
-        if name in columns and pattern:
-            valid = col("reference_ok") if name == "reference" else col(name).str.contains(f"^(?:{pattern})$")
-            describe = describe_reference if name == "reference" else describe_formula
-            add(filled[name] & ~valid, code, name, describe)
-    masks = [f"_rule{i}" for i in range(len(rules))]
-    rows = rows.with_columns(*[rule[0].fill_null(False).alias(m) for rule, m in zip(rules, masks)])
-    rows = rows.with_columns(cells_ok=~pl.any_horizontal(masks) if masks else pl.lit(True))
-    hits = rows.select(col(m).any() for m in masks).row(0) if masks else ()
-    failures = [problem_rows(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
-    return [f for f in failures if f is not None], rows
+    if "reference" in columns:
+        add(filled["reference"] & ~col("reference_ok"), "bad-reference", "reference", describe_reference)
+    return rules
+
+
+def _text_rules(schema: dict, columns: dict[str, str], filled: dict) -> tuple[list[tuple], dict]:
+    """Rules of the text itself, in every column: invisible characters, lookalike letters in the
+    vocabulary columns, formula-like free text. Also: per column, where the text is plain."""
+    import polars as pl
+
+    col = pl.col
+    rules, plain = [], {}
+    for name in columns:
+        odd = col(name).str.contains(text.INVISIBLE)
+        rules.append((filled[name] & odd, "invisible-character", name, text.describe_invisible, None, None))
+        if name in text.VOCABULARY_COLUMNS:
+            lookalike = col(name).str.contains(text.LOOKALIKE) & ~odd
+            rules.append((filled[name] & lookalike, "lookalike-character", name, text.describe_lookalike, None, None))
+            odd = odd | lookalike
+        plain[name] = ~odd
+    for spec in schema["fields"]:
+        name, pattern = spec["name"], spec.get("constraints", {}).get("pattern")
+        if name in columns and pattern and name != "reference":
+            rules.append((filled[name] & plain[name] & ~col(name).str.contains(f"^(?:{pattern})$"), "formula-like",
+                          name, text.describe_formula, None, None))
+    return rules, plain
 
 
 HEADER_CODES = frozenset({"unnamed-column", "duplicate-column", "unknown-column", "missing-column"})

@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import re
 
+from pipeline.contributions import text
+
 from pipeline.core.vocab import Vocabulary
 
 
@@ -108,29 +110,14 @@ def describe_measure(value: str, vocab: Vocabulary) -> tuple[str, str]:
             else "leave it empty for the molecule's own measure")
 
 
-def fix_reference(item: str) -> str | None:
-    """A well-formed spelling of one reference, or None when there is no safe guess."""
-    item = item.strip()
-    if re.fullmatch(r"\d{1,9}", item):
-        return f"PMID:{item}"
-    if match := re.fullmatch(r"(?i)pmid\W*(\d+)", item):
-        return f"PMID:{match[1]}"
-    if match := re.fullmatch(r"(?i)(?:doi:\s*|https?://(?:dx\.)?doi\.org/)(10\..+)", item):
-        return match[1]
-    return None
-
-
 def describe_reference(value: str) -> tuple[str, str]:
     items = [item.strip() for item in re.split(r"[;,]", value) if item.strip()]
-    fixed = [fix_reference(item) or item for item in items]
     if any(re.fullmatch(r"(?i)pmc\d+", item) for item in items):
         return ("a PMCID is not a reference here", "give the study's PMID (PMID:<digits>) or DOI (10.…)")
-    if fixed != items or "," in value:
+    if any(re.fullmatch(r"(?i)(pmid\W*)?0+", item) for item in items):
+        return ("PMID:0 is not a PubMed id (a PMID is a positive number)", "write the study's PMID or DOI")
+    fixed = [text.canonical_reference(item) for item in items]
+    if all(fixed) and (fixed != items or "," in value):
         return ("the reference is not PMID:<digits> or a DOI (10.…)", f"write '{';'.join(fixed)}'")
     return ("the reference is not PMID:<digits> or a DOI (10.…)",
             "write PMID:<digits> or a DOI starting with 10.; separate several with ';'")
-
-
-def describe_formula(value: str) -> tuple[str, str]:
-    return (f"the text starts with '{value[:1]}', which a spreadsheet runs as a formula",
-            "reword it so it starts with a letter or a digit")

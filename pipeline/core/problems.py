@@ -33,14 +33,15 @@ class Problem:
                                            "file", "severity")}
 
     def as_text(self) -> str:
-        where = self.file or ""
+        """One line (and its fix); what came from the input is escaped, so it cannot forge lines."""
+        where = printable(self.file or "")
         if self.line is not None:
             where += f":{self.line}"
         head = f"{where}: " if where else ""
-        column = f"column '{self.column}': " if self.column else ""
+        column = f"column '{printable(self.column)}': " if self.column else ""
         value = f" (value {self.value!r})" if self.value is not None else ""
-        fix = f"\n    fix: {self.suggestion}" if self.suggestion else ""
-        return f"{head}{self.severity} [{self.code}] {column}{self.message}{value}{fix}"
+        fix = f"\n    fix: {printable(self.suggestion)}" if self.suggestion else ""
+        return f"{head}{self.severity} [{self.code}] {column}{printable(self.message)}{value}{fix}"
 
 
 @dataclass
@@ -57,6 +58,12 @@ def exit_code(problems: list[Problem]) -> int:
     """The exit code for problems: 2 if any error is of class input (usage error, unreadable input),
     1 if any other error (data invalid, verification failed), else 0 (warnings do not fail)."""
     return max((EXIT_STATUS[p.exit_class] for p in problems if p.severity == "error"), default=0)
+
+
+def printable(text: str) -> str:
+    """The text with every character a terminal would not show as itself (controls, line breaks,
+    invisible characters) written as an escape, so a value or a file name cannot forge lines or hide."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def render_text(problems: list[Problem]) -> str:
