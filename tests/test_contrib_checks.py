@@ -72,7 +72,7 @@ def test_direction_near_miss_suggests_the_direction(tmp_path, written, suggested
 def test_unknown_region_suggests_nearest(tmp_path):
     problem, = only(check(tmp_path, {"region": "Hippocampus"}), "unknown-region")
     assert (problem.line, problem.column, problem.value) == (2, "region", "Hippocampus")
-    assert "did you mean 'HPC'?" in problem.suggestion and "schemas/regions.csv" in problem.suggestion
+    assert "did you mean 'HPC' (hippocampus)?" in problem.suggestion and "schemas/regions.csv" in problem.suggestion
 
 
 def test_region_by_label_in_any_case_or_by_id(tmp_path):

@@ -50,7 +50,7 @@ def test_invalid_file_exits_1_and_names_line_column_value_and_fix(tmp_path):
     assert all(list(e) == PROBLEM_KEYS for e in errors)
     found = {(e["code"], e["line"], e["column"], e["value"], e["suggestion"].split("?")[0]) for e in errors}
     assert found == {("unknown-direction", 4, "direction", "up-regulated", "write 'increase'"),
-                     ("unknown-region", 4, "region", "Hippocampus", "did you mean 'HPC'"),
+                     ("unknown-region", 4, "region", "Hippocampus", "did you mean 'HPC' (hippocampus)"),
                      ("bad-reference", 4, "reference", "123", "write 'PMID:123'")}
     assert report["files"][0]["counts"] == {"bad-reference": 1, "unknown-direction": 1, "unknown-region": 1}
 

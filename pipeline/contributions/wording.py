@@ -46,12 +46,94 @@ def hint(name: str, vocab: Vocabulary) -> str:
 
 
 def describe_molecule(value: str, vocab: Vocabulary) -> tuple[str, str]:
-    labels = [m["label"] for m in vocab.molecules]
-    near = nearest(value, labels, cutoff=0.75) or nearest(value, [m["molecule_id"] for m in vocab.molecules], cutoff=0.8)
-    guess = f"did you mean '{near}'? " if near else ""
-    return ("the molecule is not in schemas/molecules.csv",
-            guess + "a new molecule enters by adding a row (molecule_id, label, category, measure, …) to "
-            "schemas/molecules.csv in the same pull request")
+    by_label = {m["label"]: m for m in vocab.molecules}
+    by_id = {m["molecule_id"]: m["label"] for m in vocab.molecules}
+    near = molecule_synonyms(vocab).get(value.strip().casefold())
+    fuzzy = near is None
+    near = near or nearest(value, list(by_label), cutoff=0.75) or by_id.get(nearest(value, list(by_id), cutoff=0.8) or "")
+    add = ("a new molecule enters as one row of schemas/molecules.csv (molecule_id, label, category, measure, …) "
+           "in the same pull request")
+    if near and (why := distinct_because("molecule", value, near, vocab, fuzzy=fuzzy)):
+        return ("the molecule is not in schemas/molecules.csv",
+                f"it is not {shown_term(near, molecule_name(by_label[near], vocab))} ({why}); "
+                f"add '{value.strip()}' as one row of schemas/molecules.csv (molecule_id, label, category, measure, "
+                "…) in the same pull request")
+    guess = f"did you mean {shown_term(near, molecule_name(by_label[near], vocab))}? " if near else ""
+    return ("the molecule is not in schemas/molecules.csv", guess + add)
+
+
+def shown_term(label: str, name: str | None) -> str:
+    """`'p-eEF2K' (phosphorylated eukaryotic elongation factor 2 kinase)`: a suggestion names what it suggests."""
+    return f"'{label}' ({name})" if name and name.casefold() != label.casefold() else f"'{label}'"
+
+
+# A label that names a part or a precursor of its gene's product: the gene's name would overstate it.
+NOT_THE_PRODUCT = re.compile(r"(?i)^pro|exon|promot|gene\b| and ")
+MEASURE_NAMES = {"phosphorylation": "phosphorylated {}", "mRNA": "{} mRNA", "level": "{}"}
+
+
+def molecule_name(molecule: dict[str, str], vocab: Vocabulary) -> str | None:
+    """A molecule's full name: its `name` where the vocabulary has one, else the HGNC name of its one gene
+    (phosphorylated / mRNA as its measure says) when the label names that gene's product itself."""
+    if molecule.get("name"):
+        return molecule["name"]
+    symbols = [s for s in molecule.get("hgnc_symbols", "").split(";") if s]
+    form = MEASURE_NAMES.get(molecule.get("measure", ""))
+    if len(symbols) != 1 or symbols[0] not in vocab.hgnc_names or not form or NOT_THE_PRODUCT.search(molecule["label"]):
+        return f"category: {molecule['category']}" if molecule.get("category") else None
+    return form.format(vocab.hgnc_names[symbols[0]])
+
+
+def molecule_synonyms(vocab: Vocabulary) -> dict[str, str]:
+    """Case-folded synonym → label: curated aliases (schemas/aliases.csv), then HGNC symbols and names of
+    the one molecule that is a gene's product (p-SYMBOL for its phosphorylated form)."""
+    synonyms: dict[str, str] = {}
+    for label, spellings in near_misses(vocab, "molecule").items():
+        for spelling in spellings:
+            synonyms.setdefault(spelling, label)
+    products: dict[tuple[str, str], list[str]] = {}
+    for molecule in vocab.molecules:
+        symbols = [s for s in molecule.get("hgnc_symbols", "").split(";") if s]
+        if len(symbols) == 1 and molecule["measure"] in ("level", "phosphorylation"):
+            products.setdefault((symbols[0], molecule["measure"]), []).append(molecule["label"])
+    for (symbol, measure), labels in products.items():
+        if len(labels) == 1:
+            prefix = "p-" if measure == "phosphorylation" else ""
+            for spelling in (symbol, vocab.hgnc_names.get(symbol, "")):
+                if spelling:
+                    synonyms.setdefault(f"{prefix}{spelling}".casefold(), labels[0])
+    return synonyms
+
+
+MICRORNA = re.compile(r"(?i)^\s*([a-z]{3}-)?mir")
+
+
+def _squeezed(term: str) -> str:
+    return re.sub(r"[\s\-]", "", term.casefold())
+
+
+def distinct_because(field: str, value: str, target: str, vocab: Vocabulary, names: tuple[str, ...] = (),
+                     fuzzy: bool = False) -> str | None:
+    """Why `value` must not be corrected to `target`: a pair of schemas/distinct-terms.csv (against the
+    target's label or its other `names`), a protein against its kinase or its phosphorylated form, or,
+    for a spelling merely close (`fuzzy`, not a synonym), other numbers (GAD65 is not GAD67)."""
+    pairs = vocab.distinct_terms.get(field, {})
+    folded = value.strip().casefold()
+    for spelling in (target, *names):
+        if why := pairs.get(f"{folded}|{spelling.casefold()}"):
+            return why
+    if fuzzy and re.findall(r"\d+", value) != re.findall(r"\d+", target):
+        return "other numbers name another entity"
+    if fuzzy and MICRORNA.match(value) and _squeezed(MICRORNA.sub("mir", value)) != _squeezed(target):
+        return "microRNAs whose names differ are different molecules"
+    if field == "molecule":
+        one, other = _squeezed(value), _squeezed(target)
+        for a, b in ((one, other), (other, one)):
+            if b in (a + "k", a + "kinase"):
+                return "a protein and its kinase are different molecules"
+            if b in ("p" + a, "phospho" + a):
+                return "a protein and its phosphorylated form are measured apart"
+    return None
 
 
 def describe_direction(value: str, vocab: Vocabulary) -> tuple[str, str]:
@@ -67,23 +149,35 @@ def describe_population(value: str, vocab: Vocabulary | None = None) -> tuple[st
 
 
 def region_choices(vocab: Vocabulary, population: str | None) -> dict[str, str]:
-    """Spellings (label, id, full name) → label, for one population or all."""
+    """Spellings (label, id, full name, UBERON label, curated aliases) → label, for one population or all."""
+    aliases = near_misses(vocab, "region")
     choices = {}
     for region in vocab.regions:
         if population in (None, region["population"]):
-            for spelling in (region["label"], region["region_id"], region["name"]):
-                choices.setdefault(spelling, region["label"])
+            for spelling in (region["label"], region["region_id"], region["name"], region.get("uberon_label") or "",
+                             *aliases.get(region["label"], ())):
+                if spelling:
+                    choices.setdefault(spelling, region["label"])
     return choices
 
 
 def describe_region(value: str, population: str | None, vocab: Vocabulary) -> tuple[str, str]:
     choices = region_choices(vocab, population)
-    near = nearest(value, list(choices), cutoff=0.7)
+    synonyms = {spelling.casefold(): label for spelling, label in choices.items()}
+    near = synonyms.get(value.strip().casefold())
+    fuzzy = near is None
+    if fuzzy and (close := nearest(value, list(choices), cutoff=0.7)):
+        near = choices[close]
     labels = ", ".join(dict.fromkeys(choices.values()))
     who = f"{population} " if population else ""
-    guess = f"did you mean '{choices[near]}'? " if near else ""
+    names = {r["label"]: r["name"] for r in vocab.regions}
+    if near and (why := distinct_because("region", value, near, vocab, (names.get(near, ""),), fuzzy)):
+        return (f"not a known {who}region",
+                f"it is not {shown_term(near, names.get(near))} ({why}); add '{value.strip()}' as one row of "
+                f"schemas/regions.csv (see CONTRIBUTING.md); known {who}regions: {labels}")
+    guess = f"did you mean {shown_term(near, names.get(near))}? " if near else ""
     return (f"not a known {who}region",
-            f"{guess}known {who}regions: {labels}; a new region enters by an edit to schemas/regions.csv")
+            f"{guess}known {who}regions: {labels}; a new region enters as one row of schemas/regions.csv")
 
 
 def describe_region_population(value: str, population: str, vocab: Vocabulary) -> tuple[str, str]:

@@ -50,6 +50,22 @@ class Vocabulary:
         return frozenset(self.aliases.get("species", {}).get("human", ("human",)))
 
     @cached_property
+    def distinct_terms(self) -> dict[str, dict[str, str]]:
+        """schemas/distinct-terms.csv: field → {"term|other" (case-folded, both orders): why they differ}."""
+        table: dict[str, dict[str, str]] = {}
+        for row in read_csv(self.root / "distinct-terms.csv"):
+            pairs = table.setdefault(row["field"], {})
+            for one, other in ((row["term"], row["other"]), (row["other"], row["term"])):
+                pairs[f"{one.casefold()}|{other.casefold()}"] = row["why"]
+        return table
+
+    @cached_property
+    def hgnc_names(self) -> dict[str, str]:
+        """HGNC symbol → approved name (schemas/reference/hgnc.csv)."""
+        path = self.root / "reference" / "hgnc.csv"
+        return {row["symbol"]: row["name"] for row in read_csv(path)} if path.is_file() else {}
+
+    @cached_property
     def direction_by_symbol(self) -> dict[str, str]:
         return {row["symbol"]: row["direction"] for row in self.directions}
 
