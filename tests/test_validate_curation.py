@@ -49,9 +49,44 @@ def test_curation_without_a_package_is_a_usage_error(project_copy: Path):
     assert "--package" in result.stdout
 
 
-def test_a_curation_file_checked_as_a_contribution_points_to_the_flag(project_copy: Path, tmp_path: Path):
+def test_a_curation_file_is_recognised_by_its_columns_and_checked_as_one(project_copy: Path, tmp_path: Path):
     mine = tmp_path / "mine.csv"
     mine.write_text(CURATION_HEADER + f"{first_finding(project_copy)},HPC,animal,,A,\n")
-    result = ketamap(project_copy, "validate", str(mine))
+    result = ketamap(project_copy, "validate", str(mine), "--format", "json")
+    assert result.returncode == 0, result.stdout
+    [checked] = json.loads(result.stdout)["files"]
+    assert (checked["valid"], checked["rows"], checked["warnings"]) == (True, 1, [])
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text(CURATION_HEADER + f"{first_finding(project_copy)},Hippocampus,animal,,A,\n")
+    result = ketamap(project_copy, "validate", str(wrong), "--format", "json")
     assert result.returncode == 1
-    assert "--curation" in result.stdout
+    assert [e["code"] for e in json.loads(result.stdout)["files"][0]["errors"]] == ["unknown-region"]
+
+
+def test_a_curation_file_without_a_package_says_which_options_to_add(project_copy: Path, tmp_path: Path):
+    mine = tmp_path / "mine.csv"
+    mine.write_text(CURATION_HEADER + f"{first_finding(project_copy)},HPC,animal,,A,\n")
+    result = ketamap(project_copy, "validate", "--no-package", str(mine))
+    assert result.returncode == 2
+    assert "looks-like-curation" in result.stdout and "--curation --package data/findings.csv" in result.stdout
+
+
+def test_the_curation_template_validates_and_a_filled_copy_is_checked_as_curation(project_copy: Path, tmp_path: Path):
+    from openpyxl import load_workbook
+
+    for form in ("csv", "xlsx"):
+        template = tmp_path / f"curation.{form}"
+        assert ketamap(project_copy, "template", "--curation", "--format", form, "--output", str(template)).returncode == 0
+        report = json.loads(ketamap(project_copy, "validate", str(template), "--format", "json").stdout)
+        assert [e["code"] for e in report["files"][0]["errors"]] == ["no-rows"]
+        assert report["files"][0]["warnings"] == []
+        filled = tmp_path / f"filled.{form}"
+        row = [first_finding(project_copy), "HPC", "animal", "", "A. Curator", "Table 1"]
+        if form == "csv":
+            filled.write_text(template.read_text() + ",".join(row) + "\n")
+        else:
+            workbook = load_workbook(template)
+            workbook.active.append(row)
+            workbook.save(filled)
+        result = ketamap(project_copy, "validate", str(filled), "--format", "json")
+        assert result.returncode == 0, result.stdout

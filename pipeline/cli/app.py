@@ -320,17 +320,20 @@ def validate(
 def template(
     format: TemplateFormat = typer.Option(TemplateFormat.csv, "--format", help="csv or xlsx."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (default: standard output)."),
+    curation: bool = typer.Option(False, "--curation", help="A curation file (finding_id, region, population, "
+                                  "references, curator, notes) instead of a contribution."),
 ) -> None:
-    """An empty contribution: the header and one commented example row (xlsx: a sheet 'example').
+    """An empty contribution (or curation file): the header and one commented example row.
 
     Example: ketamap template --format xlsx --output my-findings.xlsx
     """
     from pipeline.cli.problems import report
-    from pipeline.contributions.templates import template_csv, template_xlsx
+    from pipeline.contributions.templates import CURATION_SCHEMA, SCHEMA, template_csv, template_xlsx
     from pipeline.core.files import atomic_write_bytes
     from pipeline.core.problems import Problem
 
-    data = template_xlsx() if format is TemplateFormat.xlsx else template_csv()
+    schema = CURATION_SCHEMA if curation else SCHEMA
+    data = template_xlsx(schema=schema) if format is TemplateFormat.xlsx else template_csv(schema=schema)
     if output is None:
         if format is TemplateFormat.xlsx and sys.stdout.isatty():
             raise typer.Exit(report([Problem("usage", "an .xlsx file cannot go to a terminal",

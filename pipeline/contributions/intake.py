@@ -267,7 +267,7 @@ def _folder_inside(root: Path, name: str, shown: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise Refused([Problem("unwritable", f"cannot use {name}/: {error.strerror}", file=shown)]) from None
+        raise Refused([Problem("unwritable-file", f"cannot use {name}/: {error.strerror}", file=shown)]) from None
     return folder
 
 

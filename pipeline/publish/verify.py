@@ -105,20 +105,30 @@ def validate_files(paths: list[Path], findings: list[dict] | None, vocab: Vocabu
             "not-found", "a curation file needs the package's findings to check its ids", file=str(p),
             suggestion="run it in the repository (data/findings.csv) or give --package")], 0) for p in chosen])
     elif chosen:
-        curated = iter([CheckedFile(c.path, c.sheet, [], c.problems, c.row_count, counts=dict(sorted(
-            Counter(p.code for p in c.problems).items()))) for c in check_curation_paths(chosen, findings, vocab, folder)])
-    others = iter(_hint_curation(f) for f in validate_paths([p for p, yes in zip(paths, is_curation) if not yes],
-                                                           findings, vocab, max_errors))
+        curated = iter([_curation_report(c) for c in check_curation_paths(chosen, findings, vocab, folder)])
+    others = [p for p, yes in zip(paths, is_curation) if not yes]
+    others = iter(_as_curation_if_it_is_one(path, f, findings, vocab, folder)
+                  for path, f in zip(others, validate_paths(others, findings, vocab, max_errors)))
     return [next(curated) if yes else next(others) for yes in is_curation]
 
 
-def _hint_curation(checked):
-    """A curation file checked as a contribution fails on its header: say what it probably is."""
-    if any(p.code == "unknown-column" and (p.value or "").strip().casefold() == "finding_id" for p in checked.problems):
-        checked.problems.insert(0, Problem("looks-like-curation", "the header has finding_id: is this a curation "
-                                           "file?", file=checked.path, severity="warning",
-                                           suggestion="check it with `ketamap validate --curation`"))
-        checked.counts = dict(sorted({**checked.counts, "looks-like-curation": 1}.items()))
-    return checked
+def _as_curation_if_it_is_one(path: Path, checked, findings: list[dict] | None, vocab: Vocabulary, folder: Path):
+    """A file whose columns are a curation file's (finding_id, no molecule) is checked as one; without the
+    package's findings to check its ids against, the report says which option to add."""
+    written = {(p.value or "").strip().casefold() for p in checked.problems if p.code == "unknown-column"}
+    missing = {p.column for p in checked.problems if p.code == "missing-column"}
+    if "finding_id" not in written or "molecule" not in missing:
+        return checked
+    if findings is not None:
+        return _curation_report(check_curation_paths([path], findings, vocab, folder)[0])
+    problem = Problem("looks-like-curation", "its columns are a curation file's (finding_id, no molecule), "
+                      "and curation files are checked against the package's findings", file=checked.path,
+                      suggestion="add `--curation --package data/findings.csv` (or run it in the repository)")
+    return _finish(CheckedFile(checked.path, checked.sheet, [], [], checked.row_count), [problem], None, None)
+
+
+def _curation_report(checked) -> CheckedFile:
+    return CheckedFile(checked.path, checked.sheet, [], checked.problems, checked.row_count,
+                       counts=dict(sorted(Counter(p.code for p in checked.problems).items())))
 
 
