@@ -296,7 +296,7 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
 
     col = pl.col
     filled = {name: col(name) != "" for name in columns}
-    rules, plain = _text_rules(schema, columns, filled)
+    rules, plain = _text_rules(rows, schema, columns, filled)
     for spec in schema["fields"]:
         name = spec["name"]
         if spec.get("constraints", {}).get("required") and name in columns:
@@ -351,21 +351,28 @@ def _vocabulary_rules(columns: dict[str, str], filled: dict, vocab: Vocabulary) 
     return rules
 
 
-def _text_rules(schema: dict, columns: dict[str, str], filled: dict) -> tuple[list[tuple], dict]:
+def _text_rules(rows, schema: dict, columns: dict[str, str], filled: dict) -> tuple[list[tuple], dict]:
     """Rules of the text itself, in every column: invisible characters, lookalike letters in the
-    vocabulary columns, formula-like free text. Also: per column, where the text is plain."""
+    vocabulary columns, formula-like free text. Also: per column, where the text is plain.
+
+    The characters are looked for in each column's distinct values (few, in the vocabulary columns)
+    and, for the reference, only in the cells that are not a valid reference anyway."""
     import polars as pl
 
     col = pl.col
     rules, plain = [], {}
     for name in columns:
-        odd = col(name).str.contains(text.INVISIBLE)
-        rules.append((filled[name] & odd, "invisible-character", name, text.describe_invisible, None, None))
-        if name in text.VOCABULARY_COLUMNS:
-            lookalike = col(name).str.contains(text.LOOKALIKE) & ~odd
-            rules.append((filled[name] & lookalike, "lookalike-character", name, text.describe_lookalike, None, None))
-            odd = odd | lookalike
-        plain[name] = ~odd
+        cells = rows.filter(~col("reference_ok"))[name] if name == "reference" else rows[name]
+        values = cells.unique()
+        invisible = values.filter(values.str.contains(text.INVISIBLE)).to_list()
+        lookalike = values.filter(values.str.contains(text.LOOKALIKE)).to_list() \
+            if name in text.VOCABULARY_COLUMNS else []
+        lookalike = [v for v in lookalike if v not in set(invisible)]
+        if invisible:
+            rules.append((col(name).is_in(invisible), "invisible-character", name, text.describe_invisible, None, None))
+        if lookalike:
+            rules.append((col(name).is_in(lookalike), "lookalike-character", name, text.describe_lookalike, None, None))
+        plain[name] = ~col(name).is_in(invisible + lookalike) if invisible or lookalike else pl.lit(True)
     for spec in schema["fields"]:
         name, pattern = spec["name"], spec.get("constraints", {}).get("pattern")
         if name in columns and pattern and name != "reference":
