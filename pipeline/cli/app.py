@@ -354,17 +354,16 @@ def not_a_regular_target(output: Path) -> str | None:
     """Why `output` cannot be replaced by a file (a folder, FIFO, socket or device), or None: a device
     such as /dev/full, or a FIFO, is never swapped for a regular file."""
     import os
-    import stat
+
+    from pipeline.core.files import not_regular
 
     try:
-        kind = os.stat(output).st_mode
+        kind = not_regular(os.stat(output).st_mode)
     except FileNotFoundError:
         return None
     except OSError as error:
         return f"cannot inspect it ({error.strerror})"
-    if stat.S_ISREG(kind):
-        return None
-    return "it is a folder" if stat.S_ISDIR(kind) else "it is not a regular file (a FIFO, socket or device)"
+    return f"it is {kind}, not a regular file; it is left as it is" if kind else None
 
 
 # --- report: the evidence map (pipeline.report) ---------------------------------------------
