@@ -21,6 +21,7 @@ from pipeline.contributions.curation import (
 )
 from pipeline.core.files import input_refusal, not_regular, read_csv, read_input, sha256_file
 from pipeline.core.problems import Problem, ProblemsFound
+from pipeline.contributions.package_index import PackageIndex
 from pipeline.core.vocab import Vocabulary
 from pipeline.findings.ids import content_key, finding_id
 from pipeline.findings.record import finding_record
@@ -100,16 +101,19 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
         from pipeline.contributions.rules import check_file
 
         problems += _distinct_source_ids(contrib_files, "contrib", root)
+    index = PackageIndex.of(findings)  # built once, extended per file: no file re-reads the package
     for path in contrib_files:
         display = _display(path, root)
-        checked = check_file(path, vocab, package_findings=findings)
+        checked = check_file(path, vocab, package_findings=index)
         errors = [p for p in checked.problems if p.severity == "error"]
         if errors:
             problems += [_with_file(p, display) for p in errors]
             continue
         source_id = source_id_for("contrib", path)
         sources.append(file_source(source_id, "contribution", display, path))
-        findings += contributed_findings(checked.rows, source_id, vocab)
+        accepted = contributed_findings(checked.rows, source_id, vocab)
+        index.add(accepted)
+        findings += accepted
 
     curation_files = input_files(root / params["curation"]["dir"])
     problems += _distinct_source_ids(curation_files, "curation", root)

@@ -7,7 +7,9 @@ by the same key, so a contributed row that repeats or contradicts a published on
 
 from __future__ import annotations
 
-from pipeline.core.files import csv_cell
+from pathlib import Path
+
+from pipeline.core.files import csv_cell, read_csv
 
 # What makes two rows the same finding (with direction) or a contradiction (without it).
 # Rows that agree on CANDIDATE_KEY are compared further (case-folded species and qualifier).
@@ -16,7 +18,7 @@ FINDING_KEY = (*CANDIDATE_KEY, "species_key", "qualifier_key")
 SAME = "molecule, measure, population, region, species, qualifier and reference"
 
 
-def row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
+def row_failures(rows, package_findings: PackageIndex | list[dict[str, str]] | None) -> list:
     """Rules across rows (duplicates, contradictions) and against the package, on rows whose cells passed.
 
     A hash of each row's finding key finds the few candidate rows first; the exact comparisons
@@ -45,11 +47,11 @@ def row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
         lambda first, before, now: (f"line {first} says {before} for the same {SAME}; this row says {now}",
                                     "check both rows against the study; keep the one it reports"),
         ["first_line", "first_direction", "direction_norm"])
-    package = _package_frame(package_findings)
-    if package is None or package.height == 0:
+    index = package_findings if isinstance(package_findings, PackageIndex) else PackageIndex.of(package_findings)
+    package = index.candidates(rows["_key_hash"])
+    if package is None:
         return failures
-    package = package.with_columns(_key_hash=_key_hash(package, list(CANDIDATE_KEY)))
-    known = _with_folded_keys(rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].unique().to_list())))
+    known = _with_folded_keys(rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].implode())))
     same = known.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
                       on=[*key, "direction_norm"], how="inner", maintain_order="left")
     add(same, pl.lit(True), "already-in-package", None,
@@ -66,6 +68,63 @@ def row_failures(rows, package_findings: list[dict[str, str]] | None) -> list:
     return failures
 
 
+class PackageIndex:
+    """The package's located findings, keyed like contributed rows: built once, extended per accepted file.
+
+    Each chunk keeps the hash of its rows' candidate key, so checking a file costs one scan of the
+    hashes (in polars) and joins on the few candidate rows, whatever the number of files folded in
+    before it: the build checks N files in time linear in their rows, and `ketamap validate` reads
+    only the key columns of a big package's findings.csv.
+    """
+
+    def __init__(self, frame=None, path: Path | None = None):
+        self._chunks: list = []
+        self._path = path
+        self._rows: list[dict[str, str]] | None = None
+        self._add_frame(frame)
+
+    @classmethod
+    def of(cls, findings: list[dict[str, str]] | None) -> "PackageIndex":
+        index = cls(_package_frame(findings))
+        index._rows = list(findings or [])
+        return index
+
+    @classmethod
+    def read(cls, path: Path) -> "PackageIndex":
+        """The findings table of a package, read as text (only the key columns); ValueError if unreadable."""
+        import polars as pl
+
+        try:
+            frame = pl.read_csv(path, columns=list(PACKAGE_COLUMNS), infer_schema=False, empty_string_is_null=False)
+        except (pl.exceptions.PolarsError, OSError) as error:
+            raise ValueError(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+        return cls(_keyed(frame), path)
+
+    def rows(self) -> list[dict[str, str]]:
+        """Every finding as a dict (read on first use: curation files check finding ids against them)."""
+        if self._rows is None:
+            self._rows = read_csv(self._path) if self._path is not None else []
+        return self._rows
+
+    def add(self, findings: list[dict]) -> None:
+        self._add_frame(_package_frame(findings))
+        if self._rows is not None:
+            self._rows += findings
+
+    def _add_frame(self, frame) -> None:
+        if frame is not None and frame.height:
+            self._chunks.append(frame.with_columns(_key_hash=_key_hash(frame, list(CANDIDATE_KEY))))
+
+    def candidates(self, hashes):
+        """The package's rows whose candidate-key hash is among `hashes`, or None."""
+        import polars as pl
+
+        wanted = hashes.unique().implode()
+        found = [chunk.filter(pl.col("_key_hash").is_in(wanted)) for chunk in self._chunks]
+        found = [frame for frame in found if frame.height]
+        return pl.concat(found) if found else None
+
+
 def _with_folded_keys(frame):
     import polars as pl
 
@@ -78,16 +137,24 @@ def _key_hash(frame, key: list[str]):
     return frame.select(key).hash_rows(seed=20221)
 
 
+PACKAGE_COLUMNS = ("finding_id", "molecule_id", "measure", "direction", "population", "region_id", "species",
+                   "references", "qualifier")
+
+
 def _package_frame(package_findings: list[dict[str, str]] | None):
     """The package's located findings, keyed like contributed rows."""
     import polars as pl
 
     if not package_findings:
         return None
-    names = ("finding_id", "molecule_id", "measure", "direction", "population", "region_id", "species",
-             "references", "qualifier")
-    frame = pl.DataFrame([{n: csv_cell(row.get(n)) for n in names} for row in package_findings],
-                         schema={n: pl.String for n in names})
+    frame = pl.DataFrame([{n: csv_cell(row.get(n)) for n in PACKAGE_COLUMNS} for row in package_findings],
+                         schema={n: pl.String for n in PACKAGE_COLUMNS})
+    return _keyed(frame)
+
+
+def _keyed(frame):
+    import polars as pl
+
     frame = frame.filter(pl.col("region_id") != "")
     return frame.select(
         "finding_id", "molecule_id", "region_id",

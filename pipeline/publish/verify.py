@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from pipeline.contributions.intake import check_curation_paths, curation_folder
+from pipeline.contributions.package_index import PackageIndex
 from pipeline.contributions.rules import CheckedFile, _finish, check_file
 from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem, ProblemsFound, exit_code as problems_exit_code
@@ -80,7 +81,7 @@ def _findings_rows(descriptor: Path) -> int:
         return 0
 
 
-def validate_paths(paths: list[Path], package_findings: list[dict[str, str]] | None = None,
+def validate_paths(paths: list[Path], package_findings: PackageIndex | list[dict[str, str]] | None = None,
                    vocab: Vocabulary | None = None, max_errors: int | None = None) -> list[CheckedFile]:
     vocab = vocab or Vocabulary()
     return [check_package(path) if is_package(path) else
@@ -92,7 +93,7 @@ def exit_code(files: list[CheckedFile]) -> int:
 
 
 
-def validate_files(paths: list[Path], findings: list[dict] | None, vocab: Vocabulary, max_errors: int | None,
+def validate_files(paths: list[Path], findings: PackageIndex | list[dict] | None, vocab: Vocabulary, max_errors: int | None,
                    curation: bool = False) -> list:
     """`ketamap validate`: files in the curation folder (or all, with `curation`) as curation
     files, the rest as contributions or packages (pipeline.contributions.rules); one report per path, in order."""
@@ -105,7 +106,7 @@ def validate_files(paths: list[Path], findings: list[dict] | None, vocab: Vocabu
             "not-found", "a curation file needs the package's findings to check its ids", file=str(p),
             suggestion="run it in the repository (data/findings.csv) or give --package")], 0) for p in chosen])
     elif chosen:
-        curated = iter([_curation_report(c) for c in check_curation_paths(chosen, findings, vocab, folder)])
+        curated = iter([_curation_report(c) for c in check_curation_paths(chosen, _rows(findings), vocab, folder)])
     others = [p for p, yes in zip(paths, is_curation) if not yes]
     others = iter(_as_curation_if_it_is_one(path, f, findings, vocab, folder)
                   for path, f in zip(others, validate_paths(others, findings, vocab, max_errors)))
@@ -120,11 +121,16 @@ def _as_curation_if_it_is_one(path: Path, checked, findings: list[dict] | None, 
     if "finding_id" not in written or "molecule" not in missing:
         return checked
     if findings is not None:
-        return _curation_report(check_curation_paths([path], findings, vocab, folder)[0])
+        return _curation_report(check_curation_paths([path], _rows(findings), vocab, folder)[0])
     problem = Problem("looks-like-curation", "its columns are a curation file's (finding_id, no molecule), "
                       "and curation files are checked against the package's findings", file=checked.path,
                       suggestion="add `--curation --package data/findings.csv` (or run it in the repository)")
     return _finish(CheckedFile(checked.path, checked.sheet, [], [], checked.row_count), [problem], None, None)
+
+
+def _rows(findings: PackageIndex | list[dict] | None) -> list[dict]:
+    """Curation files check finding ids against every finding: the rows of an index, read on demand."""
+    return findings.rows() if isinstance(findings, PackageIndex) else list(findings or [])
 
 
 def _curation_report(checked) -> CheckedFile:
