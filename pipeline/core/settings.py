@@ -126,8 +126,15 @@ class Release:
 
     @property
     def stem(self) -> str:
-        """`<name>-<version>`: the bundle's file name without `.zip` and its top folder."""
+        """`<name>-<version>`: the bundle's top folder (as its datapackage.json says)."""
         return f"{self.name}-{self.version}"
+
+    @property
+    def bundle_name(self) -> str:
+        """`<name>-<version>.zip`, or `<name>-unreleased.zip` for the unreleased state after a release."""
+        from pipeline.core.releases import UNRELEASED, is_unreleased
+
+        return f"{self.name}-{UNRELEASED}.zip" if is_unreleased(self.version) else f"{self.stem}.zip"
 
 
 def orcid_checksum_ok(orcid: str) -> bool:

@@ -25,6 +25,8 @@ from pipeline.core.citation import review_authors, review_citation, split_list
 from pipeline.core.files import sha256_bytes
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.settings import Release, release_from_params
+from pipeline.core.releases import is_unreleased, released_of
+from pipeline.publish.releases import kept_bundle, release_state
 
 DATA_LICENSE_FILE = "LICENSE-DATA.md"
 DATA_LICENSE_ID = "CC-BY-4.0"
@@ -131,6 +133,12 @@ def _finding_counts(findings: list[dict[str, str]]) -> str:
     return f"{len(findings)} findings ({', '.join(parts)})" if parts else f"{len(findings)} findings"
 
 
+def _state_note(release: Release) -> str:
+    if not is_unreleased(release.version):
+        return ""
+    return f" (the unreleased state after release {html.escape(released_of(release.version))}; not deposited)"
+
+
 def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     """The deposit metadata Zenodo reads from `.zenodo.json`; key order fixed."""
     review = package.review
@@ -139,7 +147,8 @@ def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     description = [
         "<p>An open, validated Frictionless Data Package of the molecular changes that ketamine induces "
         f"(molecule × region × direction), digitised from Table 1 of {citation}, and extended by validated "
-        f"contributions. Version {html.escape(release.version)} holds {_finding_counts(package.findings)}.</p>",
+        f"contributions. Version {html.escape(release.version)}{_state_note(release)} holds "
+        f"{_finding_counts(package.findings)}.</p>",
     ]
     if lost:
         description.append(
@@ -221,15 +230,16 @@ def citation_cff(release: Release, package: BuiltPackage) -> str:
         "type": "dataset",
         "title": release.title,
         "version": release.version,
-        "date-released": release.date,
+        "date-released": None if is_unreleased(release.version) else release.date,
         "authors": authors,
         "license": "CC-BY-4.0",
         "keywords": keywords(release, review),
         "abstract": (f"Molecular changes induced by ketamine (molecule × region × direction), digitised from "
-                     f"Table 1 of {review_citation(review)}. Version {release.version} holds "
+                     f"Table 1 of {review_citation(review)}. Version {release.version}{_state_note(release)} holds "
                      f"{_finding_counts(package.findings)}."),
         "references": [{k: v for k, v in reference.items() if v not in (None, "", [])}],
     }
+    document = {k: v for k, v in document.items() if v is not None}
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
     return f"# {GENERATED_NOTE}\n{body}"
 
@@ -279,6 +289,7 @@ def build(root: Path, params: dict) -> dict[Path, bytes]:
     Raises ProblemsFound (every problem at once) when params or the built package are not fit
     to release, so that nothing is written.
     """
+    params, released = release_state(root, params)
     release = release_from_params(params)
     package = read_built_package(root, release, (params.get("source") or {}).get("id"))
     problems = []
@@ -300,8 +311,10 @@ def build(root: Path, params: dict) -> dict[Path, bytes]:
     files = bundle_files(package, extra[PACKAGE_README], extra[DATA_LICENSE_FILE], extra[CHANGELOG_FILE], citation,
                          {rel: extra[rel] for rel in REPORT_FILES})
     entries = {f"{release.stem}/{name}": data for name, data in files.items()}
+    # a released version's bundle never changes: the kept bytes, not a rebuild
+    bundle = kept_bundle(root, released) if released else deterministic_zip(entries, release.date)
     return {
-        root / DIST_DIR / f"{release.stem}.zip": deterministic_zip(entries, release.date),
+        root / DIST_DIR / release.bundle_name: bundle,
         root / ZENODO_FILE: zenodo,
         root / CITATION_FILE: citation,
     }
@@ -309,6 +322,8 @@ def build(root: Path, params: dict) -> dict[Path, bytes]:
 
 def changelog_warnings(release: Release, changelog: str) -> list[Problem]:
     """A release whose version CHANGELOG.md never mentions in a heading is worth a warning."""
+    if is_unreleased(release.version):  # its changes sit under "Unreleased"
+        return []
     heading = re.compile(rf"^#+ .*\b{re.escape(release.version)}\b", re.MULTILINE)
     if heading.search(changelog):
         return []
