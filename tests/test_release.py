@@ -493,6 +493,7 @@ def test_a_release_of_the_real_package_follows_the_rules(tmp_path):
 # --- dvc repro ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dvc_repro_builds_the_bundle_and_a_forced_rebuild_gives_the_same_sha256(tmp_path):
     from conftest import copy_project, run_dvc
 

@@ -57,46 +57,48 @@ def test_second_release_diff_and_changelog_list_exactly_the_contributed_findings
     assert sorted(row["finding_id"] for row in findings["added"]) == sorted(after - before)
     assert len(after - before) == 2 and findings["removed"] == [] and findings["changed"] == []
 
+    major, minor, _ = (int(n) for n in old["version"].split("."))
+    new_version = f"{major}.{minor + 1}.0"
     params_path = project_copy / "params.yaml"
     params = params_path.read_text(encoding="utf-8")
-    params_path.write_text(params.replace(f"version: {old['version']}", "version: 0.2.0")
+    params_path.write_text(params.replace(f"version: {old['version']}", f"version: {new_version}")
                            .replace(f'date: "{old["date"]}"', 'date: "2026-12-24"'), encoding="utf-8")
     result = run_dvc(project_copy, "repro")
     assert result.returncode == 0, result.stderr
     entry = ketamap(project_copy, "changelog", "--write")
     assert entry.returncode == 0, entry.stderr
     changelog = (project_copy / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert "## [0.2.0] - 2026-12-24" in changelog
+    assert f"## [{new_version}] - 2026-12-24" in changelog
     assert f"Data changes since {old['version']}: 2 findings added, 0 removed, 0 changed." in changelog
     assert all(finding_id in changelog for finding_id in after - before)
 
     result = run_dvc(project_copy, "repro")
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (project_copy / "dist").iterdir()) == ["ketamap-0.2.0.zip"]
+    assert sorted(p.name for p in (project_copy / "dist").iterdir()) == [f"ketamap-{new_version}.zip"]
     refused = ketamap(project_copy, "release")  # the build is not committed yet
     assert refused.returncode == 1 and "uncommitted-build" in refused.stderr
     git(project_copy, "add", "-A")
-    git(project_copy, "commit", "-qm", "0.2.0 built")
+    git(project_copy, "commit", "-qm", f"{new_version} built")
     commit = git(project_copy, "rev-parse", "HEAD").strip()
     recorded = ketamap(project_copy, "release")
     assert recorded.returncode == 0, recorded.stderr
     entries = json.loads((project_copy / "release" / "releases.json").read_text(encoding="utf-8"))["releases"]
     new = entries[-1]
-    bundle = (project_copy / "dist" / "ketamap-0.2.0.zip").read_bytes()
+    bundle = (project_copy / "dist" / f"ketamap-{new_version}.zip").read_bytes()
     assert (new["version"], new["date"], new["commit"], new["bundle"], new["doi"]) == (
-        "0.2.0", "2026-12-24", commit, "release/ketamap-0.2.0.zip", None)
+        new_version, "2026-12-24", commit, f"release/ketamap-{new_version}.zip", None)
     assert new["sha256"] == hashlib.sha256(bundle).hexdigest()
-    assert (project_copy / "release" / "ketamap-0.2.0.zip").read_bytes() == bundle
+    assert (project_copy / "release" / f"ketamap-{new_version}.zip").read_bytes() == bundle
     again = ketamap(project_copy, "release")
     assert again.returncode == 1 and "already-released" in again.stderr
 
     result = run_dvc(project_copy, "repro")  # the record changed; the build did not
     assert result.returncode == 0, result.stderr
-    assert (project_copy / "dist" / "ketamap-0.2.0.zip").read_bytes() == bundle
+    assert (project_copy / "dist" / f"ketamap-{new_version}.zip").read_bytes() == bundle
     git(project_copy, "add", "-A")
-    git(project_copy, "commit", "-qm", "0.2.0 recorded")
+    git(project_copy, "commit", "-qm", f"{new_version} recorded")
     assert run_dvc(project_copy, "status", "-q").returncode == 0
-    same = ketamap(project_copy, "diff", "0.2.0", ".", "--exit-code")
+    same = ketamap(project_copy, "diff", new_version, ".", "--exit-code")
     assert same.returncode == 0, same.stdout + same.stderr
     doi = ketamap(project_copy, "release", "--doi", "10.5281/zenodo.123")
     assert doi.returncode == 0, doi.stderr
