@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import tool_env
+from conftest import tool_env, uncurated_review_findings
 from pipeline.core.files import read_csv
 
 CURATION_HEADER = "finding_id,region,population,references,curator,notes\n"
@@ -22,7 +22,7 @@ def folder_listing(folder: Path) -> dict[str, bytes]:
 
 
 def first_finding(project: Path) -> str:
-    return read_csv(project / "data" / "findings.csv")[0]["finding_id"]
+    return uncurated_review_findings(project)[0]["finding_id"]
 
 
 def test_add_curation_copies_a_valid_file(project_copy: Path, tmp_path: Path):

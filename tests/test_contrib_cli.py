@@ -89,8 +89,11 @@ def test_compares_with_the_package_in_the_current_folder_by_default(tmp_path):
     package = tmp_path / "pkg" / "data"
     package.mkdir(parents=True)
     findings = (ROOT / "data" / "findings.csv").read_text(encoding="utf-8").splitlines()
-    findings.append("fnd-0123456789ab,x,BDNF,bdnf,level,increase,animal,animal-HPC,reported,rat,,PMID:12345678,"
-                    "cited,false,2,,increase")
+    row = {"finding_id": "fnd-0123456789ab", "source_id": "x", "molecule_label": "BDNF", "molecule_id": "bdnf",
+           "measure": "level", "direction": "increase", "population": "animal", "region_id": "animal-HPC",
+           "location_status": "reported", "species": "rat", "references": "PMID:12345678",
+           "citation_status": "cited", "label_truncated": "false", "source_row": "2", "source_text": "increase"}
+    findings.append(",".join(row.get(name, "") for name in findings[0].split(",")))
     (package / "findings.csv").write_text("\n".join(findings) + "\n", encoding="utf-8")
     contribution = write(tmp_path, HEADER + "\n" + GOOD)
     default = as_json(ketamap("validate", str(contribution), "--format", "json", cwd=tmp_path / "pkg"))

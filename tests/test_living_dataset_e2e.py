@@ -20,7 +20,8 @@ from pipeline.core.files import read_csv
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
 REGION_ROW = "animal-STR,Striatum,striatum,animal,brain,,UBERON:0002435,striatum,\n"
 MOLECULE_ROW = "glx,Glx,glutamate and GABA metabolism,level,,,false,glutamate plus glutamine; no gene symbol applies\n"
-CONTRIBUTION = ("molecule,measure,direction,population,region,species,reference,qualifier,notes\n"
+CONTRIBUTION = ("# contributor: Doe, Jane; 0000-0002-1825-0097; University of Somewhere\n"
+                "molecule,measure,direction,population,region,species,reference,qualifier,notes\n"
                 "Glx,,increase,animal,Striatum,rat,PMID:11111111,,10 mg/kg i.p.; measured 24 h after\n"
                 "BDNF,,increase,animal,Striatum,rat,PMID:11111111,chronic stress model,\n")
 # The tests that read the project's own data, schemas and release files (not the fixtures-only ones).
@@ -91,6 +92,10 @@ def test_accepting_data_and_releasing_it_keeps_the_suite_green(project_copy: Pat
         ("glx", "animal-STR"), ("bdnf", "animal-STR")}
     curated = next(f for f in findings if f["finding_id"] == target["finding_id"])
     assert (curated["region_id"], curated["location_status"]) == ("animal-HPC", "curated")
+    assert {f["notes"] for f in findings if f["molecule_id"] == "glx"} == {"10 mg/kg i.p.; measured 24 h after"}
+    source = next(s for s in read_csv(p / "data" / "sources.csv") if s["source_id"] == "contrib-striatum-2025")
+    assert (source["authors"], source["contributors"]) == (
+        "Doe, Jane", "Doe, Jane|0000-0002-1825-0097|University of Somewhere")
 
     # the release steps (docs/releasing.md)
     params = (p / "params.yaml").read_text(encoding="utf-8")
@@ -118,6 +123,15 @@ def test_accepting_data_and_releasing_it_keeps_the_suite_green(project_copy: Pat
     assert run_dvc(p, "status", "-q").returncode == 0
     assert sorted(kept_bundles(p)) == sorted([*kept, p / "release" / f"ketamap-{new}.zip"])
     assert all(hashlib.sha256(path.read_bytes()).hexdigest() == sha for path, sha in kept_bundles(p).items())
+
+    zenodo = json.loads((p / ".zenodo.json").read_text(encoding="utf-8"))
+    assert (zenodo["version"], zenodo["contributors"]) == (new, [
+        {"name": "Doe, Jane", "type": "DataCollector", "affiliation": "University of Somewhere",
+         "orcid": "0000-0002-1825-0097"}])
+    citation = yaml.safe_load((p / "CITATION.cff").read_text(encoding="utf-8"))
+    assert citation["version"] == new and {"family-names": "Doe", "given-names": "Jane",
+                                           "affiliation": "University of Somewhere",
+                                           "orcid": "https://orcid.org/0000-0002-1825-0097"} in citation["authors"]
 
     changed = git(p, "diff", "--name-only", start, "HEAD").split()
     assert changed and all(name.startswith(DATA_PATHS) for name in changed), changed

@@ -402,15 +402,19 @@ def add(
     path: Path = typer.Argument(..., help="A contribution or, with --curation, a curation file (CSV, TSV, XLSX, ODS)."),
     curation: bool = typer.Option(False, "--curation", help="Add a curation file to data/curation/ "
                                                             "instead of a contribution to data/contrib/."),
+    contributor: List[str] = typer.Option([], "--contributor", help="Credit a contributor of a file that names "
+                                          "none: \"Family, Given|ORCID|Affiliation\" (ORCID, affiliation "
+                                          "optional; repeat for several)."),
 ) -> None:
     """Validate a file, then place it under data/contrib/ (or data/curation/) for the next `dvc repro`.
 
     An invalid file changes nothing (exit 1); a different file of the same name is never overwritten (exit 2).
 
-    Example: ketamap add my-findings.csv && dvc repro
+    Example: ketamap add my-findings.csv --contributor "Doe, Jane|0000-0002-1825-0097|Univ. X" && dvc repro
     """
     from pipeline.cli.problems import report
     from pipeline.contributions.intake import Refused, add_file
+    from pipeline.core.people import parse_contributor
     from pipeline.core.problems import Problem, ProblemsFound
     from pipeline.core.settings import load_params
     from pipeline.core.vocab import Vocabulary
@@ -419,8 +423,14 @@ def add(
     if not (root / "params.yaml").is_file():
         raise typer.Exit(report([Problem("not-a-project", "run `ketamap add` in the ketamap repository "
                                          "(no params.yaml here)")]))
+    credited = [parse_contributor(text) for text in contributor]
+    bad = [Problem("bad-contributor", error, column="--contributor", value=text)
+           for text, (_, error) in zip(contributor, credited) if error]
+    if bad:
+        raise typer.Exit(report(bad))
     try:
-        destination, copied = add_file(path, root, load_params(root), Vocabulary(root / "schemas"), curation)
+        destination, copied = add_file(path, root, load_params(root), Vocabulary(root / "schemas"), curation,
+                                       [c for c, _ in credited])
     except Refused as refused:
         raise typer.Exit(report(refused.problems))
     except ProblemsFound as found:

@@ -17,13 +17,15 @@ from pipeline.contributions.curation import (
     apply_curation,
     check_curation,
 )
+from pipeline.contributions.credit import CREDITS_FILE, contributors_of, with_credits
 from pipeline.core.files import atomic_write_bytes, input_refusal, not_regular, read_csv, sha256_file
+from pipeline.core.people import Contributor
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.vocab import Vocabulary
 from pipeline.findings.ids import content_key, finding_id
 from pipeline.findings.record import finding_record
 
-NOT_DATA = {"README.md"}
+NOT_DATA = {"README.md", CREDITS_FILE}
 # By sending a file, a contributor or curator agrees to publish it under the package's licence.
 CONTRIBUTION_LICENSE = "CC-BY-4.0"
 
@@ -60,8 +62,10 @@ def source_id_for(prefix: str, path: Path) -> str:
     return f"{prefix}-" + (re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "file")
 
 
-def file_source(source_id: str, kind: str, display: str, path: Path, authors: str = "") -> dict:
+def file_source(source_id: str, kind: str, display: str, path: Path, authors: str = "",
+                contributors: list[Contributor] = ()) -> dict:
     return {"source_id": source_id, "kind": kind, "title": path.name, "authors": authors,
+            "contributors": ";".join(c.record for c in contributors),
             "license": CONTRIBUTION_LICENSE, "path": display, "sha256": sha256_file(path)}
 
 
@@ -106,7 +110,9 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
             problems += [_with_file(p, display) for p in errors]
             continue
         source_id = source_id_for("contrib", path)
-        sources.append(file_source(source_id, "contribution", display, path))
+        credit, bad_credit = contributors_of(path, display, root / params["contrib"]["dir"])
+        problems += bad_credit
+        sources.append(file_source(source_id, "contribution", display, path, ";".join(c.name for c in credit), credit))
         findings += contributed_findings(checked.rows, source_id, vocab)
 
     curation_files = input_files(root / params["curation"]["dir"])
@@ -151,6 +157,7 @@ def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Voca
             source_row=row["line"],
             source_cell="",
             source_text=row["source_text"],
+            notes=row["notes"],
         ))
     return findings
 
@@ -186,10 +193,12 @@ class Refused(ProblemsFound):
     """The file cannot be added as asked (unreadable, or its name is taken): a usage error, not bad data."""
 
 
-def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: bool = False) -> tuple[Path, bool]:
+def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: bool = False,
+             contributors: list[Contributor] = ()) -> tuple[Path, bool]:
     """Validate `path` as the build will, then copy it into the contrib (or curation) folder.
 
     Returns the destination and whether it was copied (False: the same file is already there).
+    `contributors` (given at `ketamap add --contributor`) are recorded in CONTRIBUTORS.csv beside it.
     Raises ProblemsFound when the file is invalid and Refused when it cannot be placed; either
     way nothing changes.
     """
@@ -204,8 +213,13 @@ def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: 
         raise Refused([Problem("reserved-name", f"{path.name!r} is not taken as data in {_display(folder, root)}/",
                                file=shown, suggestion="rename the file")])
     data = path.read_bytes()
+    if contributors and curation:
+        raise Refused([Problem("usage", "--contributor is for contributions; a curation file names its curator "
+                               "in its `curator` column", file=shown)])
     if destination.is_file():
         if destination.read_bytes() == data:
+            if contributors:
+                atomic_write_bytes(folder / CREDITS_FILE, with_credits(folder, path.name, list(contributors)))
             return destination, False
         raise Refused([Problem("name-taken", f"a different file named {path.name!r} is already in "
                                f"{_display(folder, root)}/", file=shown, suggestion="rename your file")])
@@ -221,9 +235,12 @@ def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: 
         from pipeline.contributions.rules import check_file
 
         problems = check_file(path, vocab, package_findings=findings).problems
+        problems += contributors_of(path, shown, folder)[1]
     if any(p.severity == "error" and p.exit_class == "input" for p in problems):  # refused unread: exit 2
         raise Refused(problems)
     if any(p.severity == "error" for p in problems):
         raise ProblemsFound(problems)
     atomic_write_bytes(destination, data)
+    if contributors:
+        atomic_write_bytes(folder / CREDITS_FILE, with_credits(folder, path.name, list(contributors)))
     return destination, True

@@ -5,6 +5,10 @@ from __future__ import annotations
 from pipeline.contributions.rules import SCHEMA
 from pipeline.core.vocab import Vocabulary
 
+# Who sent the file: comment lines `# contributor: Family, Given; ORCID; affiliation` (pipeline/contributions/credit.py).
+CREDIT_HELP = ("# Optional, who sent this file: one line per person, ORCID and affiliation optional; "
+               "delete 'e.g. ' to use it:")
+CREDIT_EXAMPLE = "# e.g. contributor: Doe, Jane; 0000-0002-1825-0097; University of Somewhere"
 EXAMPLE_ROW = {"molecule": "BDNF", "measure": "", "direction": "increase", "population": "animal",
                "region": "HPC", "species": "rat", "reference": "PMID:12345678", "qualifier": "",
                "notes": "example only: replace with a finding from your study"}
@@ -19,6 +23,7 @@ def template_csv(vocab: Vocabulary | None = None) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(names)
+    buffer.write(f"{CREDIT_HELP}\n{CREDIT_EXAMPLE}\n")
     buffer.write("# One finding per row, under the header. Lines starting with # are ignored. Example:\n# ")
     writer.writerow([EXAMPLE_ROW[n] for n in names])
     return buffer.getvalue().encode("utf-8")
@@ -49,6 +54,8 @@ def template_xlsx(vocab: Vocabulary | None = None) -> bytes:
             letter = cell.column_letter
             sheet.column_dimensions[letter].width = max(12, len(spec["name"]) + 4)
     example.append([EXAMPLE_ROW[n] for n in names])
+    example.append([CREDIT_HELP + " (in a row of the 'findings' sheet)"])
+    example.append([CREDIT_EXAMPLE])
     lists = {"direction": [r["direction"] for r in vocab.directions], "population": ["animal", "human"],
              "measure": list(vocab.measures),
              "region": list(dict.fromkeys(r["label"] for r in vocab.regions))}

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from pipeline.core.people import ORCID, orcid_checksum_ok
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.versions import SEMVER
 
@@ -101,7 +102,6 @@ def check_paths(params: dict) -> list[Problem]:
 
 # A Data Package name: lower-case letters, digits, '-', '.', '_' (also safe as a file name).
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-ORCID = re.compile(r"^(?:https://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 
 @dataclass(frozen=True)
 class Creator:
@@ -135,16 +135,6 @@ class Release:
         from pipeline.core.releases import UNRELEASED, is_unreleased
 
         return f"{self.name}-{UNRELEASED}.zip" if is_unreleased(self.version) else f"{self.stem}.zip"
-
-
-def orcid_checksum_ok(orcid: str) -> bool:
-    """ISO 7064 MOD 11-2, the check character ORCID iDs end with."""
-    digits = orcid.replace("-", "")
-    total = 0
-    for ch in digits[:-1]:
-        total = (total + int(ch)) * 2
-    check = (12 - total % 11) % 11
-    return digits[-1] == ("X" if check == 10 else str(check))
 
 
 def _creator(raw: object, number: int, problems: list[Problem]) -> Creator | None:

@@ -23,6 +23,7 @@ import yaml
 
 from pipeline.core.citation import review_authors, review_citation, split_list
 from pipeline.core.files import sha256_bytes
+from pipeline.core.people import Contributor, parse_records
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.settings import Release, release_from_params
 from pipeline.core.releases import is_unreleased, released_of
@@ -55,6 +56,12 @@ class BuiltPackage:
     files: dict[str, bytes]  # relative path (as in the descriptor) → bytes
     review: dict[str, str]
     findings: list[dict[str, str]]
+    sources: list[dict[str, str]] = ()
+
+    @property
+    def contributors(self) -> list[Contributor]:
+        """Everyone a contributed file credits (sources.contributors), in source order, each once."""
+        return list(dict.fromkeys(c for s in self.sources for c in parse_records(s.get("contributors"))))
 
 
 def _csv_rows(data: bytes) -> list[dict[str, str]]:
@@ -113,7 +120,7 @@ def read_built_package(root: Path, release: Release, source_id: str | None) -> B
                                      file=by_name.get("sources") or "datapackage.json")])
     findings = _csv_rows(files[by_name["findings"]]) if by_name.get("findings") in files else []
     return BuiltPackage(descriptor=descriptor, descriptor_bytes=descriptor_bytes, files=files,
-                        review=review, findings=findings)
+                        review=review, findings=findings, sources=sources)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,11 +185,14 @@ def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
         if c.orcid:
             entry["orcid"] = c.orcid
         creators.append(entry)
+    contributors = [{"name": c.name, "type": "DataCollector", **({"affiliation": c.affiliation} if c.affiliation else {}),
+                     **({"orcid": c.orcid} if c.orcid else {})} for c in package.contributors]
     return {
         "upload_type": "dataset",
         "title": release.title,
         "description": "\n".join(description),
         "creators": creators,
+        **({"contributors": contributors} if contributors else {}),
         "access_right": "open",
         "license": "cc-by-4.0",
         "version": release.version,
@@ -209,6 +219,7 @@ def citation_cff(release: Release, package: BuiltPackage) -> str:
         if c.orcid:
             entry["orcid"] = f"https://orcid.org/{c.orcid}"
         authors.append(entry)
+    authors += [_cff_contributor(c) for c in package.contributors]
     reference: dict = {
         "type": "article",
         "title": review.get("title"),
@@ -242,6 +253,17 @@ def citation_cff(release: Release, package: BuiltPackage) -> str:
     document = {k: v for k, v in document.items() if v is not None}
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
     return f"# {GENERATED_NOTE}\n{body}"
+
+
+def _cff_contributor(c: Contributor) -> dict:
+    """A contributor of data as a CITATION.cff author: family and given names when written `Family, Given`."""
+    names = c.family_given
+    entry: dict = {"family-names": names[0], "given-names": names[1]} if names else {"name": c.name}
+    if c.affiliation and names:
+        entry["affiliation"] = c.affiliation
+    if c.orcid:
+        entry["orcid"] = f"https://orcid.org/{c.orcid}"
+    return entry
 
 
 def sha256sums(files: dict[str, bytes]) -> str:
