@@ -123,6 +123,8 @@ class Release:
     title: str
     creators: tuple[Creator, ...]
     keywords: tuple[str, ...] = ()
+    repository: str = ""  # release.repository: the code and data repository's URL
+    doi: str = ""  # the version's DOI, once the release record has it
 
     @property
     def stem(self) -> str:
@@ -205,6 +207,12 @@ def release_from_params(params: dict) -> Release:
         raw_creators = []
     creators = tuple(c for i, raw in enumerate(raw_creators) if (c := _creator(raw, i, problems)))
     keywords = tuple(str(k) for k in (release.get("keywords") or []))
+    repository = str(release.get("repository") or "").strip()
+    if repository and not re.fullmatch(r"https://[^\s/]+/\S+", repository):
+        problems.append(Problem("bad-url", "release.repository must be an https URL", file="params.yaml",
+                                column="release.repository", value=repository,
+                                suggestion="e.g. https://github.com/ketamap/ketamap"))
     if problems:
         raise ProblemsFound(problems)
-    return Release(name=name, version=version, date=date, title=title, creators=creators, keywords=keywords)
+    return Release(name=name, version=version, date=date, title=title, creators=creators, keywords=keywords,
+                   repository=repository)

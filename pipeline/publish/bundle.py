@@ -16,7 +16,7 @@ import json
 import re
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -171,6 +171,9 @@ def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     authors = ", ".join(f"{given} {family}" for family, given in review_authors(review))
     related = [{"identifier": review["doi"], "relation": "isDerivedFrom", "scheme": "doi",
                 "resource_type": "publication-article"}]
+    if release.repository:
+        related.append({"identifier": release.repository, "relation": "isSupplementedBy", "scheme": "url",
+                        "resource_type": "software"})
     if review.get("pmid"):
         related.append({"identifier": review["pmid"], "relation": "isDerivedFrom", "scheme": "pmid",
                         "resource_type": "publication-article"})
@@ -196,6 +199,7 @@ def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
         "access_right": "open",
         "license": "cc-by-4.0",
         "version": release.version,
+        **({"doi": release.doi} if release.doi else {}),
         "publication_date": release.date,
         "language": "eng",
         "keywords": keywords(release, review),
@@ -241,7 +245,9 @@ def citation_cff(release: Release, package: BuiltPackage) -> str:
         "type": "dataset",
         "title": release.title,
         "version": release.version,
+        "doi": release.doi or None,
         "date-released": None if is_unreleased(release.version) else release.date,
+        "repository-code": release.repository or None,
         "authors": authors,
         "license": "CC-BY-4.0",
         "keywords": keywords(release, review),
@@ -313,6 +319,8 @@ def build(root: Path, params: dict) -> dict[Path, bytes]:
     """
     params, released = release_state(root, params)
     release = release_from_params(params)
+    if released is not None and released.doi:
+        release = replace(release, doi=released.doi)
     package = read_built_package(root, release, (params.get("source") or {}).get("id"))
     problems = []
     extra: dict[str, bytes] = {}
