@@ -126,6 +126,7 @@ def test_template_to_rebuilt_package(project_copy: Path, tmp_path: Path):
     mine = tmp_path / "kim-2025.csv"
     template = ketamap(project_copy, "template", "--output", str(mine))
     assert template.returncode == 0, template.stderr
+    first = len(mine.read_text(encoding="utf-8").splitlines()) + 1  # the line of the first filled row
     with open(mine, "a", encoding="utf-8") as fh:
         header = mine.read_text(encoding="utf-8").splitlines()[0].split(",")
         for row in ({"molecule": "BDNF", "direction": "↑", "population": "animal", "region": "HPC",
@@ -144,8 +145,8 @@ def test_template_to_rebuilt_package(project_copy: Path, tmp_path: Path):
     added = [f for k, f in after.items() if k not in before]
     assert len(after) == len(before) + 2
     assert [(f["molecule_id"], f["direction"], f["region_id"], f["location_status"], f["source_row"], f["source_text"])
-            for f in added] == [("bdnf", "increase", "animal-HPC", "reported", "4", "↑"),
-                                ("gaba", "decrease", "human-mPFC", "reported", "5", "decrease")]
+            for f in added] == [("bdnf", "increase", "animal-HPC", "reported", str(first), "↑"),
+                                ("gaba", "decrease", "human-mPFC", "reported", str(first + 1), "decrease")]
     assert frictionless_report(project_copy)["valid"]
     assert run_dvc(project_copy, "status", "-q").returncode == 0
 

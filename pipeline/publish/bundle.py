@@ -146,6 +146,16 @@ def _state_note(release: Release) -> str:
     return f" (the unreleased state after release {html.escape(released_of(release.version))}; not deposited)"
 
 
+def _zenodo_people(release: Release, package: BuiltPackage) -> tuple[list[dict], list[dict]]:
+    """Zenodo's creators (release.creators) and contributors (who sent data, type DataCollector)."""
+    def person(name: str, affiliation: str | None, orcid: str | None, **extra: str) -> dict:
+        return {"name": name, **extra, **({"affiliation": affiliation} if affiliation else {}),
+                **({"orcid": orcid} if orcid else {})}
+
+    return ([person(c.zenodo_name, c.affiliation, c.orcid) for c in release.creators],
+            [person(c.name, c.affiliation, c.orcid, type="DataCollector") for c in package.contributors])
+
+
 def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     """The deposit metadata Zenodo reads from `.zenodo.json`; key order fixed."""
     review = package.review
@@ -180,16 +190,7 @@ def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     if review.get("pmcid"):
         related.append({"identifier": review["pmcid"], "relation": "isDerivedFrom", "scheme": "pmcid",
                         "resource_type": "publication-article"})
-    creators = []
-    for c in release.creators:
-        entry = {"name": c.zenodo_name}
-        if c.affiliation:
-            entry["affiliation"] = c.affiliation
-        if c.orcid:
-            entry["orcid"] = c.orcid
-        creators.append(entry)
-    contributors = [{"name": c.name, "type": "DataCollector", **({"affiliation": c.affiliation} if c.affiliation else {}),
-                     **({"orcid": c.orcid} if c.orcid else {})} for c in package.contributors]
+    creators, contributors = _zenodo_people(release, package)
     return {
         "upload_type": "dataset",
         "title": release.title,
