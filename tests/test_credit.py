@@ -70,7 +70,7 @@ def test_ketamap_add_records_the_contributor_of_a_file_that_names_none(project_c
                               env=tool_env(), capture_output=True, text=True)
 
     bad = add("--contributor", "Doe, Jane|0000-0002-1825-0098")
-    assert bad.returncode == 2 and "bad-contributor" in bad.stderr
+    assert bad.returncode == 2 and "check digit" in bad.stderr
     assert not (project_copy / "data" / "contrib" / "mine.csv").exists()
     done = add("--contributor", "Doe, Jane|0000-0002-1825-0097|University of Somewhere")
     assert done.returncode == 0, done.stderr

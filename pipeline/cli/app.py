@@ -424,7 +424,7 @@ def add(
         raise typer.Exit(report([Problem("not-a-project", "run `ketamap add` in the ketamap repository "
                                          "(no params.yaml here)")]))
     credited = [parse_contributor(text) for text in contributor]
-    bad = [Problem("bad-contributor", error, column="--contributor", value=text)
+    bad = [Problem("usage", f"--contributor: {error}", column="--contributor", value=text)
            for text, (_, error) in zip(contributor, credited) if error]
     if bad:
         raise typer.Exit(report(bad))

@@ -46,7 +46,7 @@ def release_command(doi: str | None, root: Path = Path(".")) -> int:
             outputs = record_release(root, params, release_commit(root), bundle_name)
     except ProblemsFound as found:
         typer.echo(render_text(found.problems), err=True)
-        unreadable = {"unreadable-params", "unreadable-record", "not-a-repository", "bad-doi"}
+        unreadable = {"unreadable-params", "bad-release-record", "not-a-repository", "bad-doi"}
         return 2 if any(p.code in unreadable for p in found.problems) else 1
     for path, data in outputs.items():
         atomic_write_bytes(path, data)

@@ -59,14 +59,14 @@ def read_record(root: Path) -> list[ReleaseEntry]:
         entries = [ReleaseEntry(**{k: item.get(k) for k in ReleaseEntry.__dataclass_fields__})
                    for item in raw["releases"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ProblemsFound([Problem("unreadable-record", f"the release record cannot be read: {error}",
+        raise ProblemsFound([Problem("bad-release-record", f"the release record cannot be read: {error}",
                                      file=RECORD_PATH, suggestion="restore it from git: `git checkout -- "
                                      f"{RECORD_PATH}`")]) from None
     bad = [e.version for e in entries if not isinstance(e.version, str) or not SEMVER.match(e.version)
            or not all(isinstance(getattr(e, k), str) for k in ("date", "commit", "bundle", "sha256",
                                                                "descriptor_sha256"))]
     if bad:
-        raise ProblemsFound([Problem("unreadable-record", "a release entry lacks a semantic version, date, commit, "
+        raise ProblemsFound([Problem("bad-release-record", "a release entry lacks a semantic version, date, commit, "
                                      "bundle or sha256", file=RECORD_PATH, value=str(bad[0]))])
     return sorted(entries, key=lambda e: semver_key(e.version))
 
