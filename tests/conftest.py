@@ -38,6 +38,14 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+def uncurated_review_findings(project: Path) -> list[dict[str, str]]:
+    """The review's findings that no accepted curation touched: curation targets whatever has been accepted."""
+    from pipeline.core.files import read_csv
+
+    return [f for f in read_csv(project / "data" / "findings.csv") if f["source_id"] == "kang-2022"
+            and "curated" not in (f["location_status"], f["citation_status"])]
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "ketamap")

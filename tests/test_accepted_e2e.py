@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import run_dvc, tool_env
+from conftest import run_dvc, tool_env, uncurated_review_findings
 from pipeline.core.files import read_csv
 
 PACKAGE = ["datapackage.json", "data/findings.csv", "data/molecules.csv", "data/regions.csv", "data/sources.csv"]
@@ -34,7 +34,8 @@ def frictionless_report(project: Path) -> dict:
 
 def test_curation_row_yields_curated_in_the_rebuilt_package(project_copy: Path):
     before = findings_by_id(project_copy)
-    target = next(iter(before))
+    earlier = {s["source_id"] for s in read_csv(project_copy / "data" / "sources.csv")}
+    target = uncurated_review_findings(project_copy)[0]["finding_id"]
     (project_copy / "data/curation/hpc.csv").write_text(
         CURATION_HEADER + f"{target},HPC,animal,PMID:35546951,A. Curator,Table 1 of the article\n", encoding="utf-8")
     result = run_dvc(project_copy, "repro")
@@ -45,16 +46,16 @@ def test_curation_row_yields_curated_in_the_rebuilt_package(project_copy: Path):
                              "location_status": "curated", "references": "PMID:35546951",
                              "citation_status": "curated"}
     assert {k: v for k, v in after.items() if k != target} == {k: v for k, v in before.items() if k != target}
-    sources = read_csv(project_copy / "data" / "sources.csv")
-    assert [(s["source_id"], s["kind"], s["path"], s["authors"]) for s in sources[1:]] == [
+    sources = [s for s in read_csv(project_copy / "data" / "sources.csv") if s["source_id"] not in earlier]
+    assert [(s["source_id"], s["kind"], s["path"], s["authors"]) for s in sources] == [
         ("curation-hpc", "curation", "data/curation/hpc.csv", "A. Curator")]
-    assert sources[1]["sha256"] == hashlib.sha256((project_copy / "data/curation/hpc.csv").read_bytes()).hexdigest()
+    assert sources[0]["sha256"] == hashlib.sha256((project_copy / "data/curation/hpc.csv").read_bytes()).hexdigest()
     assert frictionless_report(project_copy)["valid"]
 
 
 def test_curation_row_naming_an_unknown_region_stops_repro_and_keeps_the_package(project_copy: Path):
     before = digests(project_copy)
-    target = read_csv(project_copy / "data" / "findings.csv")[3]["finding_id"]
+    target = uncurated_review_findings(project_copy)[3]["finding_id"]
     (project_copy / "data/curation/bad.csv").write_text(
         CURATION_HEADER + f"{target},Hippocampus,animal,,A. Curator,\n", encoding="utf-8")
     result = run_dvc(project_copy, "repro")
@@ -67,6 +68,7 @@ def test_curation_row_naming_an_unknown_region_stops_repro_and_keeps_the_package
 
 def test_accepted_contribution_adds_reported_findings(project_copy: Path):
     before = findings_by_id(project_copy)
+    earlier = [s["source_id"] for s in read_csv(project_copy / "data" / "sources.csv")]
     (project_copy / "data/contrib/smith-2024.csv").write_text(CONTRIB_HEADER + "".join(TWO_ROWS), encoding="utf-8")
     result = run_dvc(project_copy, "repro")
     assert result.returncode == 0, result.stderr
@@ -81,10 +83,10 @@ def test_accepted_contribution_adds_reported_findings(project_copy: Path):
         ("p-mtor", "decrease", "human", "human-Serum", "reported", "human", "10.1000/example.2024", "cited",
          "contrib-smith-2024", "3", "")]
     sources = read_csv(project_copy / "data" / "sources.csv")
-    assert [(s["source_id"], s["kind"], s["path"]) for s in sources[1:]] == [
+    assert [(s["source_id"], s["kind"], s["path"]) for s in sources if s["source_id"] not in earlier] == [
         ("contrib-smith-2024", "contribution", "data/contrib/smith-2024.csv")]
     listed = json.loads((project_copy / "datapackage.json").read_text(encoding="utf-8"))["sources"]
-    assert len(listed) == 2 and "contrib-smith-2024" in listed[1]["title"]
+    assert len(listed) == len(earlier) + 1 and any("contrib-smith-2024" in s["title"] for s in listed)
     assert frictionless_report(project_copy)["valid"]
 
 
@@ -124,6 +126,7 @@ def test_template_to_rebuilt_package(project_copy: Path, tmp_path: Path):
     mine = tmp_path / "kim-2025.csv"
     template = ketamap(project_copy, "template", "--output", str(mine))
     assert template.returncode == 0, template.stderr
+    first = len(mine.read_text(encoding="utf-8").splitlines()) + 1  # the line of the first filled row
     with open(mine, "a", encoding="utf-8") as fh:
         header = mine.read_text(encoding="utf-8").splitlines()[0].split(",")
         for row in ({"molecule": "BDNF", "direction": "↑", "population": "animal", "region": "HPC",
@@ -142,8 +145,8 @@ def test_template_to_rebuilt_package(project_copy: Path, tmp_path: Path):
     added = [f for k, f in after.items() if k not in before]
     assert len(after) == len(before) + 2
     assert [(f["molecule_id"], f["direction"], f["region_id"], f["location_status"], f["source_row"], f["source_text"])
-            for f in added] == [("bdnf", "increase", "animal-HPC", "reported", "4", "↑"),
-                                ("gaba", "decrease", "human-mPFC", "reported", "5", "decrease")]
+            for f in added] == [("bdnf", "increase", "animal-HPC", "reported", str(first), "↑"),
+                                ("gaba", "decrease", "human-mPFC", "reported", str(first + 1), "decrease")]
     assert frictionless_report(project_copy)["valid"]
     assert run_dvc(project_copy, "status", "-q").returncode == 0
 

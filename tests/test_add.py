@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tool_env
-from pipeline.core.files import read_csv
+from conftest import tool_env, uncurated_review_findings
 
 CURATION_HEADER = "finding_id,region,population,references,curator,notes\n"
 
@@ -26,7 +25,7 @@ def folder_listing(folder: Path) -> dict[str, bytes]:
 
 
 def first_finding(project: Path) -> str:
-    return read_csv(project / "data" / "findings.csv")[0]["finding_id"]
+    return uncurated_review_findings(project)[0]["finding_id"]
 
 
 def test_add_curation_copies_a_valid_file(project_copy: Path, tmp_path: Path):

@@ -12,7 +12,9 @@ from pipeline.core.files import read_csv
 from pipeline.core.vocab import Vocabulary
 
 VOCAB = Vocabulary()
-FINDINGS = read_csv(ROOT / "data" / "interim" / "findings.csv")
+# the review's findings that no accepted curation has touched yet (whatever has been accepted since)
+FINDINGS = [f for f in read_csv(ROOT / "data" / "interim" / "findings.csv")
+            if f["source_id"] == "kang-2022" and "curated" not in (f["location_status"], f["citation_status"])]
 FIRST, SECOND = FINDINGS[0]["finding_id"], FINDINGS[1]["finding_id"]
 HEADER = "finding_id,region,population,references,curator,notes\n"
 

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, run_dvc, tool_env
-from pipeline.core.settings import load_params
 
-RELEASE = load_params(ROOT)["release"]
-
+# the one bundle in dist/: the release's, or the unreleased state's after it
+(BUNDLE,) = (p.relative_to(ROOT).as_posix() for p in (ROOT / "dist").glob("*.zip"))
 PUBLISHED = ["datapackage.json", "data/findings.csv", "data/molecules.csv", "data/regions.csv",
-             "data/sources.csv", "data/README.md", f"dist/{RELEASE['name']}-{RELEASE['version']}.zip", ".zenodo.json", "CITATION.cff"]
+             "data/sources.csv", "data/README.md", BUNDLE, ".zenodo.json", "CITATION.cff"]
 RAW = "data/raw/literature-db-pmid35546951.txt"
 
 

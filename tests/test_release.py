@@ -493,6 +493,7 @@ def test_a_release_of_the_real_package_follows_the_rules(tmp_path):
 # --- dvc repro ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dvc_repro_builds_the_bundle_and_a_forced_rebuild_gives_the_same_sha256(tmp_path):
     from conftest import copy_project, run_dvc
 
@@ -502,10 +503,9 @@ def test_dvc_repro_builds_the_bundle_and_a_forced_rebuild_gives_the_same_sha256(
         # Until the stage is in dvc.yaml, add the text proposed for it (tests/fixtures/release/dvc-stage.yaml).
         dvc_yaml.write_text(dvc_yaml.read_text(encoding="utf-8").rstrip("\n") + "\n"
                             + (FIXTURES / "dvc-stage.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    version = load_params(project)["release"]["version"]
-    bundle_path = project / "dist" / f"ketamap-{version}.zip"
     first = run_dvc(project, "repro")
     assert first.returncode == 0, first.stderr
+    (bundle_path,) = (project / "dist").glob("*.zip")  # the release's or the unreleased state's
     digest = hashlib.sha256(bundle_path.read_bytes()).hexdigest()
     forced = run_dvc(project, "repro", "-f", "release")
     assert forced.returncode == 0, forced.stderr
@@ -520,3 +520,53 @@ def test_unreadable_params_is_a_problem_not_a_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipeline.cli.stage", "release"], cwd=root, env=env, capture_output=True, text=True)
     assert done.returncode == 2  # unreadable input (the catalogue's class input), as everywhere
     assert "unreadable-params" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- metadata: repository, the released version's DOI, cffconvert -------------------------------
+
+
+def test_repository_url_and_the_released_doi_reach_zenodo_and_citation_metadata(tmp_path):
+    from pipeline.core.files import sha256_bytes
+    from pipeline.core.releases import ReleaseEntry, record_text
+
+    params = {**PARAMS, "release": {**PARAMS["release"], "repository": "https://github.com/ketamap/ketamap"}}
+    root = write_project(tmp_path / "p", params)
+    outputs = build(root, params)
+    meta = json.loads(outputs[root / ".zenodo.json"])
+    assert {"identifier": "https://github.com/ketamap/ketamap", "relation": "isSupplementedBy", "scheme": "url",
+            "resource_type": "software"} in meta["related_identifiers"]
+    assert "doi" not in meta  # not released yet: Zenodo mints it
+    cff = yaml.safe_load(outputs[root / "CITATION.cff"])
+    assert cff["repository-code"] == "https://github.com/ketamap/ketamap" and "doi" not in cff
+
+    zipped = outputs[root / "dist" / "ketamap-0.2.0.zip"]
+    (root / "release").mkdir()
+    (root / "release" / "ketamap-0.2.0.zip").write_bytes(zipped)
+    entry = ReleaseEntry("0.2.0", "2026-12-01", "0" * 40, "release/ketamap-0.2.0.zip", sha256_bytes(zipped),
+                         sha256_bytes((root / "datapackage.json").read_bytes()), doi="10.5281/zenodo.42")
+    (root / "release" / "releases.json").write_text(record_text([entry]), encoding="utf-8")
+    released = build(root, params)
+    assert released[root / "dist" / "ketamap-0.2.0.zip"] == zipped  # the kept bytes, never rebuilt
+    assert json.loads(released[root / ".zenodo.json"])["doi"] == "10.5281/zenodo.42"
+    assert yaml.safe_load(released[root / "CITATION.cff"])["doi"] == "10.5281/zenodo.42"
+
+
+def test_a_bad_repository_url_is_a_problem(tmp_path):
+    params = {**PARAMS, "release": {**PARAMS["release"], "repository": "github.com/ketamap"}}
+    with pytest.raises(ProblemsFound) as raised:
+        release_from_params(params)
+    assert [p.code for p in raised.value.problems] == ["bad-url"]
+
+
+def test_citation_cff_converts_cleanly_with_cffconvert():
+    """cffconvert (optional: not in the lock; `pip install cffconvert` in another venv puts it on PATH)."""
+    import shutil
+
+    tool = shutil.which("cffconvert")
+    if tool is None:
+        pytest.skip("cffconvert is not installed")
+    valid = subprocess.run([tool, "--validate", "-i", str(REPO / "CITATION.cff")], capture_output=True, text=True)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    bibtex = subprocess.run([tool, "-f", "bibtex", "-i", str(REPO / "CITATION.cff")], capture_output=True, text=True)
+    assert bibtex.returncode == 0 and "url = {https://github.com/ketamap/ketamap}" in bibtex.stdout
+    assert "&" not in bibtex.stdout.replace("\\&", "")  # BibTeX would read a bare & as a table column

@@ -110,10 +110,17 @@ def test_validate_package_reports_an_unreadable_descriptor(tmp_path: Path):
     assert problem.code == "unreadable-package"
 
 
-def test_metrics_summary_is_committed():
+def test_metrics_summary_is_committed_and_counts_the_published_tables():
+    from collections import Counter
+
     metrics = json.loads((ROOT / "metrics" / "validation.json").read_text(encoding="utf-8"))
-    assert metrics["findings"] == 93 and metrics["molecules_without_findings"] == 4
-    assert metrics["direction"] == {"decrease": 26, "increase": 63, "no_change": 4}
+    findings = read_csv(ROOT / "data" / "findings.csv")
+    molecules = read_csv(ROOT / "data" / "molecules.csv")
+    assert metrics["findings"] == len(findings) and metrics["molecules"] == len(molecules)
+    assert metrics["molecules_without_findings"] == len({m["molecule_id"] for m in molecules}
+                                                        - {f["molecule_id"] for f in findings})
+    assert metrics["direction"] == dict(Counter(f["direction"] for f in findings))
+    assert metrics["sources"] == len(read_csv(ROOT / "data" / "sources.csv")) and metrics["problems"] == 0
 
 
 def test_validate_package_applies_the_domain_rules_with_its_own_tables(tmp_path: Path):

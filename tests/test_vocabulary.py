@@ -35,17 +35,33 @@ def test_uberon_ids_match_their_labels():
             assert region["notes"], region["label"]
 
 
-def test_regions_are_the_tables_fourteen_columns_with_serum_twice():
-    regions = sorted(VOCAB.regions, key=lambda r: int(r["column"]))
-    assert [r["label"] for r in regions] == ["PFC", "HPC", "AMY", "DG", "DRN", "PAG", "NAc", "VTA", "SN",
-                                             "Serum", "mPFC", "pgACC", "Serum", "Plasma"]
-    serum = [r for r in regions if r["label"] == "Serum"]
+def test_the_review_layout_is_the_tables_fourteen_columns_with_serum_twice():
+    layout = VOCAB.layout
+    assert [r["region_header"] for r in layout] == ["PFC", "HPC", "AMY", "DG", "DRN", "PAG", "NAc", "VTA", "SN",
+                                                    "Serum", "mPFC", "pgACC", "Serum", "Plasma"]
+    assert [r["review_column"] for r in layout] == [str(n) for n in range(1, 15)]
+    serum = [VOCAB.region_by_id[r["region_id"]] for r in layout if r["region_header"] == "Serum"]
     assert [(r["region_id"], r["population"]) for r in serum] == [("animal-Serum", "animal"),
                                                                   ("human-Serum", "human")]
-    assert [r["group"] for r in regions] == ["Brain region"] * 9 + ["Blood", "Neuroimaging", "Neuroimaging",
-                                                                    "Blood", "Blood"]
+    assert [r["group_header"] for r in layout] == ["Brain region"] * 9 + ["Blood", "Neuroimaging", "Neuroimaging",
+                                                                          "Blood", "Blood"]
+    assert [r["population_header"] for r in layout] == ["Animals"] * 10 + ["Humans"] * 4
+
+
+def test_every_review_column_holds_a_known_region_of_its_population():
+    for row in VOCAB.layout:
+        region = VOCAB.region_by_id[row["region_id"]]
+        assert region["population"] == {"Animals": "animal", "Humans": "human"}[row["population_header"]]
+        assert region["label"] == row["region_header"]
+
+
+def test_part_of_names_a_known_region_of_the_same_population():
+    for region in VOCAB.regions:
+        if region["part_of"]:
+            parent = VOCAB.region_by_id[region["part_of"]]
+            assert parent["population"] == region["population"], region["region_id"]
 
 
 def test_molecule_labels_and_ids_are_unique():
-    assert len({m["label"] for m in VOCAB.molecules}) == len(VOCAB.molecules) == 53
-    assert len({m["molecule_id"] for m in VOCAB.molecules}) == 53
+    assert len({m["label"] for m in VOCAB.molecules}) == len(VOCAB.molecules)
+    assert len({m["molecule_id"] for m in VOCAB.molecules}) == len(VOCAB.molecules)

@@ -87,6 +87,24 @@ def deposit(
                                  metadata=metadata, state=state, api=api))
 
 
+@app.command(rich_help_panel=MAINTAIN)
+def release(
+    doi: Optional[str] = typer.Option(None, "--doi", help="Record the Zenodo DOI of the released version "
+                                                          "(release.version) instead."),
+) -> None:
+    """Record the built version as released: its bundle kept in release/, its entry in release/releases.json.
+
+    Run after the version bump, `dvc repro` and a commit of the build; the entry names that commit,
+    the bundle's sha256 and date. A released version's bundle never changes afterwards: a later build
+    with other data is `<version>+unreleased`. `--doi` adds the DOI once `ketamap deposit --publish` minted it.
+
+    Example: ketamap release && git add release && git commit -m "Release 0.2.0 recorded"
+    """
+    from pipeline.cli.release import release_command
+
+    raise typer.Exit(release_command(doi))
+
+
 # --- release: diff, changelog (pipeline.datapackage) ---------------------------------------
 
 
@@ -98,14 +116,16 @@ class DiffFormat(str, Enum):
 
 @app.command(rich_help_panel=USE)
 def diff(
-    old: str = typer.Argument(..., help="Older version: a folder, a datapackage.json, a release zip or a git revision."),
+    old: str = typer.Argument(..., help="Older version: a released version (0.1.0), a folder, a datapackage.json, a release zip or a git revision."),
     new: str = typer.Argument(..., help="Newer version, in any of the same forms."),
     format: DiffFormat = typer.Option(DiffFormat.text, "--format", help="text, json or markdown."),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when the versions differ (like git diff)."),
 ) -> None:
     """Findings added, removed and changed (field by field) between two versions, by finding_id.
 
-    Example: ketamap diff v0.1.0 . --format markdown
+    A released version is also found by its number (release/releases.json), with or without tags.
+
+    Example: ketamap diff 0.1.0 . --format markdown
     """
     from pipeline.cli.problems import report
     from pipeline.core.problems import ProblemsFound
@@ -121,8 +141,8 @@ def diff(
 
 @app.command(rich_help_panel=MAINTAIN)
 def changelog(
-    since: Optional[str] = typer.Option(None, "--since", help="The previous release (git revision, folder or zip); "
-                                        "default: the highest vX.Y.Z tag below release.version."),
+    since: Optional[str] = typer.Option(None, "--since", help="The previous release (version, git revision, folder or zip); "
+                                        "default: the highest release below release.version (release/releases.json)."),
     write: bool = typer.Option(False, "--write", help="Put the entry into CHANGELOG.md (between markers)."),
 ) -> None:
     """The data changes since the previous release, as CHANGELOG.md's generated entry.
@@ -136,7 +156,7 @@ def changelog(
     from pipeline.core.versions import SEMVER
     from pipeline.datapackage.changelog import (
         changelog_entry,
-        previous_release_tag,
+        previous_release,
         update_changelog,
     )
     from pipeline.datapackage.diff import (
@@ -152,12 +172,14 @@ def changelog(
         if not SEMVER.match(version):
             raise ProblemsFound([Problem("bad-version", "release.version is not a semantic version",
                                          file="params.yaml", value=version)])
-        previous = since or previous_release_tag(Path("."), version)
+        previous = since or previous_release(Path("."), version)
         current = read_version(".")
         if current.version != version:
+            released = current.version == f"{version}+unreleased"
             raise ProblemsFound([Problem("params-mismatch", f"datapackage.json is version {current.version} but "
                                          f"params.yaml says {version}", file="datapackage.json",
-                                         suggestion="run `dvc repro` first")])
+                                         suggestion=f"{version} is released: bump release.version and release.date "
+                                         "in params.yaml, then `dvc repro`" if released else "run `dvc repro` first")])
         result = diff_packages(previous, ".") if previous else diff_versions(empty_version(), current)
         entry = changelog_entry(result, previous)
         if write:
@@ -402,15 +424,19 @@ def add(
     path: Path = typer.Argument(..., help="A contribution or, with --curation, a curation file (CSV, TSV, XLSX, ODS)."),
     curation: bool = typer.Option(False, "--curation", help="Add a curation file to data/curation/ "
                                                             "instead of a contribution to data/contrib/."),
+    contributor: List[str] = typer.Option([], "--contributor", help="Credit a contributor of a file that names "
+                                          "none: \"Family, Given|ORCID|Affiliation\" (ORCID, affiliation "
+                                          "optional; repeat for several)."),
 ) -> None:
     """Validate a file, then place it under data/contrib/ (or data/curation/) for the next `dvc repro`.
 
     An invalid file changes nothing (exit 1); a different file of the same name is never overwritten (exit 2).
 
-    Example: ketamap add my-findings.csv && dvc repro
+    Example: ketamap add my-findings.csv --contributor "Doe, Jane|0000-0002-1825-0097|Univ. X" && dvc repro
     """
     from pipeline.cli.problems import report
     from pipeline.contributions.intake import Refused, add_file
+    from pipeline.core.people import parse_contributor
     from pipeline.core.problems import Problem, ProblemsFound, printable
     from pipeline.core.settings import load_params
     from pipeline.core.vocab import Vocabulary
@@ -419,8 +445,14 @@ def add(
     if not (root / "params.yaml").is_file():
         raise typer.Exit(report([Problem("not-a-project", "run `ketamap add` in the ketamap repository "
                                          "(no params.yaml here)")]))
+    credited = [parse_contributor(text) for text in contributor]
+    bad = [Problem("usage", f"--contributor: {error}", column="--contributor", value=text)
+           for text, (_, error) in zip(contributor, credited) if error]
+    if bad:
+        raise typer.Exit(report(bad))
     try:
-        destination, copied = add_file(path, root, load_params(root), Vocabulary(root / "schemas"), curation)
+        destination, copied = add_file(path, root, load_params(root), Vocabulary(root / "schemas"), curation,
+                                       [c for c, _ in credited])
     except Refused as refused:
         raise typer.Exit(report(refused.problems))
     except ProblemsFound as found:

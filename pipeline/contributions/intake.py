@@ -19,14 +19,16 @@ from pipeline.contributions.curation import (
     apply_curation,
     check_curation,
 )
-from pipeline.core.files import input_refusal, not_regular, read_csv, read_input, sha256_file
+from pipeline.contributions.credit import CREDITS_FILE, contributors_of, with_credits
+from pipeline.core.files import atomic_write_bytes, input_refusal, not_regular, read_csv, read_input, sha256_file
+from pipeline.core.people import Contributor
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.contributions.package_index import PackageIndex
 from pipeline.core.vocab import Vocabulary
 from pipeline.findings.ids import content_key, finding_id
 from pipeline.findings.record import finding_record
 
-NOT_DATA = {"README.md"}
+NOT_DATA = {"README.md", CREDITS_FILE}
 # By sending a file, a contributor or curator agrees to publish it under the package's licence.
 CONTRIBUTION_LICENSE = "CC-BY-4.0"
 
@@ -63,8 +65,10 @@ def source_id_for(prefix: str, path: Path) -> str:
     return f"{prefix}-" + (re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "file")
 
 
-def file_source(source_id: str, kind: str, display: str, path: Path, authors: str = "") -> dict:
+def file_source(source_id: str, kind: str, display: str, path: Path, authors: str = "",
+                contributors: list[Contributor] = ()) -> dict:
     return {"source_id": source_id, "kind": kind, "title": path.name, "authors": authors,
+            "contributors": ";".join(c.record for c in contributors),
             "license": CONTRIBUTION_LICENSE, "path": display, "sha256": sha256_file(path)}
 
 
@@ -110,7 +114,9 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
             problems += [_with_file(p, display) for p in errors]
             continue
         source_id = source_id_for("contrib", path)
-        sources.append(file_source(source_id, "contribution", display, path))
+        credit, bad_credit = contributors_of(path, display, root / params["contrib"]["dir"])
+        problems += bad_credit
+        sources.append(file_source(source_id, "contribution", display, path, ";".join(c.name for c in credit), credit))
         accepted = contributed_findings(checked.rows, source_id, vocab)
         index.add(accepted)
         findings += accepted
@@ -157,6 +163,7 @@ def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Voca
             source_row=row["line"],
             source_cell="",
             source_text=row["source_text"],
+            notes=row["notes"],
         ))
     return findings
 
@@ -193,13 +200,15 @@ class Refused(ProblemsFound):
     """The file cannot be added as asked (unreadable, or its name is taken): a usage error, not bad data."""
 
 
-def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: bool = False) -> tuple[Path, bool]:
+def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: bool = False,
+             contributors: list[Contributor] = ()) -> tuple[Path, bool]:
     """Validate `path` as the build will, then place exactly the bytes validated in the contrib (or
     curation) folder.
 
     The file is read once; those bytes are written to a private temporary file in the folder,
     checked there, and linked to their name only if no file has it (so of two adds of one name at
-    once, one wins and the other is refused). Returns the destination and whether it was placed
+    once, one wins and the other is refused). `contributors` (given at `ketamap add --contributor`)
+    are recorded in CONTRIBUTORS.csv beside it. Returns the destination and whether it was placed
     (False: the same file is already there). Raises ProblemsFound when the file is invalid and
     Refused when it cannot be placed; either way nothing changes.
     """
@@ -210,8 +219,11 @@ def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: 
     if path.name in NOT_DATA or path.name.startswith("."):
         raise Refused([Problem("reserved-name", f"{path.name!r} is not taken as data in {_display(folder, root)}/",
                                file=shown, suggestion="rename the file")])
+    if contributors and curation:
+        raise Refused([Problem("usage", "--contributor is for contributions; a curation file names its curator "
+                               "in its `curator` column", file=shown)])
     if os.path.lexists(destination):
-        return _already_there(destination, data, folder, root, shown)
+        return _credit(_already_there(destination, data, folder, root, shown), folder, path.name, contributors)
     prefix = "curation" if curation else "contrib"
     others = [p for p in input_files(folder) if source_id_for(prefix, p) == source_id_for(prefix, path)]
     if others:
@@ -225,6 +237,8 @@ def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: 
             out.flush()
             os.fsync(out.fileno())
         problems = validate_staged(Path(staged), shown, findings, vocab, folder, curation)
+        if not curation:
+            problems += contributors_of(Path(staged), shown, folder)[1]
         if any(p.severity == "error" and p.exit_class == "input" for p in problems):  # refused unread: exit 2
             raise Refused(problems)
         if any(p.severity == "error" for p in problems):
@@ -235,7 +249,14 @@ def add_file(path: Path, root: Path, params: dict, vocab: Vocabulary, curation: 
             return _already_there(destination, data, folder, root, shown)
     finally:
         os.unlink(staged)
-    return destination, True
+    return _credit((destination, True), folder, path.name, contributors)
+
+
+def _credit(placed: tuple[Path, bool], folder: Path, name: str, contributors) -> tuple[Path, bool]:
+    """Record the contributors given at `ketamap add` for the placed (or already present) file."""
+    if contributors:
+        atomic_write_bytes(folder / CREDITS_FILE, with_credits(folder, name, list(contributors)))
+    return placed
 
 
 def validate_staged(staged: Path, shown: str, findings: list[dict], vocab: Vocabulary, folder: Path,

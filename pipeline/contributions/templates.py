@@ -23,6 +23,11 @@ EXAMPLES = {
 }
 WHAT = {SCHEMA: "finding", CURATION_SCHEMA: "curated finding"}
 EXAMPLE_ROW = EXAMPLES[SCHEMA]
+# Who sent the file: comment lines `# contributor: Family, Given; ORCID; affiliation` (pipeline/contributions/credit.py).
+CREDIT_HELP = ("# Optional, who sent this file: one line per person, ORCID and affiliation optional; "
+               "delete 'e.g. ' to use it:")
+CREDIT_EXAMPLE = "# e.g. contributor: Doe, Jane; 0000-0002-1825-0097; University of Somewhere"
+CREDIT_LINES = {SCHEMA: [CREDIT_HELP, CREDIT_EXAMPLE], CURATION_SCHEMA: []}
 
 
 def _layout(vocab: Vocabulary, schema: str) -> tuple[list[str], list[str]]:
@@ -41,6 +46,8 @@ def template_csv(vocab: Vocabulary | None = None, schema: str = SCHEMA) -> bytes
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(names)
+    for line in CREDIT_LINES[schema]:
+        buffer.write(line + "\n")
     buffer.write("# " + HELP.format(what=WHAT[schema]) + "\n")
     writer.writerow(example)
     return buffer.getvalue().encode("utf-8")
@@ -68,7 +75,9 @@ def template_xlsx(vocab: Vocabulary | None = None, schema: str = SCHEMA) -> byte
         cell = sheet.cell(row=1, column=position + 1)
         cell.font = Font(bold=True)
         sheet.column_dimensions[cell.column_letter].width = max(12, len(name) + 4)
-    for row in (2, 3):
+    for line in CREDIT_LINES[schema]:
+        sheet.append([line])
+    for row in range(2, sheet.max_row + 1):
         sheet.cell(row=row, column=1).font = Font(italic=True, color="808080")
     _drop_downs(sheet, names, vocab)
     fixed = datetime.datetime(2022, 1, 1)

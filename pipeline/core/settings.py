@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from pipeline.core.people import ORCID, orcid_checksum_ok
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.versions import SEMVER
 
@@ -101,7 +102,6 @@ def check_paths(params: dict) -> list[Problem]:
 
 # A Data Package name: lower-case letters, digits, '-', '.', '_' (also safe as a file name).
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-ORCID = re.compile(r"^(?:https://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 
 @dataclass(frozen=True)
 class Creator:
@@ -123,21 +123,20 @@ class Release:
     title: str
     creators: tuple[Creator, ...]
     keywords: tuple[str, ...] = ()
+    repository: str = ""  # release.repository: the code and data repository's URL
+    doi: str = ""  # the version's DOI, once the release record has it
 
     @property
     def stem(self) -> str:
-        """`<name>-<version>`: the bundle's file name without `.zip` and its top folder."""
+        """`<name>-<version>`: the bundle's top folder (as its datapackage.json says)."""
         return f"{self.name}-{self.version}"
 
+    @property
+    def bundle_name(self) -> str:
+        """`<name>-<version>.zip`, or `<name>-unreleased.zip` for the unreleased state after a release."""
+        from pipeline.core.releases import UNRELEASED, is_unreleased
 
-def orcid_checksum_ok(orcid: str) -> bool:
-    """ISO 7064 MOD 11-2, the check character ORCID iDs end with."""
-    digits = orcid.replace("-", "")
-    total = 0
-    for ch in digits[:-1]:
-        total = (total + int(ch)) * 2
-    check = (12 - total % 11) % 11
-    return digits[-1] == ("X" if check == 10 else str(check))
+        return f"{self.name}-{UNRELEASED}.zip" if is_unreleased(self.version) else f"{self.stem}.zip"
 
 
 def _creator(raw: object, number: int, problems: list[Problem]) -> Creator | None:
@@ -208,6 +207,12 @@ def release_from_params(params: dict) -> Release:
         raw_creators = []
     creators = tuple(c for i, raw in enumerate(raw_creators) if (c := _creator(raw, i, problems)))
     keywords = tuple(str(k) for k in (release.get("keywords") or []))
+    repository = str(release.get("repository") or "").strip()
+    if repository and not re.fullmatch(r"https://[^\s/]+/\S+", repository):
+        problems.append(Problem("bad-url", "release.repository must be an https URL", file="params.yaml",
+                                column="release.repository", value=repository,
+                                suggestion="e.g. https://github.com/ketamap/ketamap"))
     if problems:
         raise ProblemsFound(problems)
-    return Release(name=name, version=version, date=date, title=title, creators=creators, keywords=keywords)
+    return Release(name=name, version=version, date=date, title=title, creators=creators, keywords=keywords,
+                   repository=repository)

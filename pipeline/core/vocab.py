@@ -25,6 +25,13 @@ class Vocabulary:
         return read_csv(self.root / "regions.csv")
 
     @cached_property
+    def layout(self) -> list[dict[str, str]]:
+        """The review's Table 1 layout: its finding columns in order, each with its three header
+        cells (population › group › region) and the known region it holds (schemas/review-layout.csv,
+        in column order; check_vocabulary holds the order and the region ids)."""
+        return read_csv(self.root / "review-layout.csv")
+
+    @cached_property
     def molecules(self) -> list[dict[str, str]]:
         return read_csv(self.root / "molecules.csv")
 
@@ -79,7 +86,27 @@ class Vocabulary:
 
     @cached_property
     def region_by_column(self) -> dict[int, dict[str, str]]:
-        return {int(row["column"]): row for row in self.regions}
+        """The review's 1-based finding column → the known region it holds."""
+        return {n: self.region_by_id[row["region_id"]] for n, row in enumerate(self.layout, 1)
+                if row["region_id"] in self.region_by_id}
+
+    def layout_region(self, population_header: str, group_header: str, region_header: str) -> dict[str, str] | None:
+        """The known region under a column's header path as the review prints it, or None."""
+        for row in self.layout:
+            if (row["population_header"], row["group_header"], row["region_header"]) == (
+                    population_header, group_header, region_header):
+                return self.region_by_id.get(row["region_id"])
+        return None
+
+    @cached_property
+    def published_regions(self) -> list[dict[str, str]]:
+        """The published `regions` table: every known region, the review's columns first in their
+        order, each with its place in the review's layout (`review_column`, `review_group`) or empty."""
+        placed = {row["region_id"]: row for row in self.layout}
+        order = {row["region_id"]: n for n, row in enumerate(self.layout)}
+        rows = sorted(self.regions, key=lambda r: order.get(r["region_id"], len(order) + 1))
+        return [{**row, "review_column": placed.get(row["region_id"], {}).get("review_column", ""),
+                 "review_group": placed.get(row["region_id"], {}).get("group_header", "")} for row in rows]
 
     @cached_property
     def region_by_id(self) -> dict[str, dict[str, str]]:

@@ -37,7 +37,7 @@ LICENSE = {
 RESOURCE_TITLES = {
     "findings": "Findings: one row per reported molecular change after ketamine",
     "molecules": "Molecules: every molecule row of the table and every contributed molecule",
-    "regions": "Regions: the table's 14 columns with their header hierarchy",
+    "regions": "Regions: the known regions, the review's 14 table columns first (review_column, review_group)",
     "sources": "Sources: the review and each accepted contribution",
 }
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.core.problems import Problem, ProblemsFound
+from pipeline.core.releases import find_release
+from pipeline.core.versions import SEMVER
 
 # The columns that tell a reader which finding a line is about, in the order they read best.
 SUMMARY_FIELDS = {
@@ -146,16 +148,13 @@ def _open_reader(spec: str, repo: Path) -> tuple[_Reader, bytes]:
         return _FolderReader(path), descriptor.read_bytes()
     if path.is_file():
         if zipfile.is_zipfile(path):
-            archive = zipfile.ZipFile(path)
-            candidates = sorted((n for n in archive.namelist() if posixpath.basename(n) == "datapackage.json"),
-                                key=lambda n: (n.count("/"), n))
-            if not candidates:
-                raise _unreadable(spec, "this zip holds no datapackage.json")
-            name = candidates[0]
-            return _ZipReader(archive, posixpath.dirname(name)), archive.read(name)
+            return _zip_reader(path, spec)
         return _FolderReader(path.parent), path.read_bytes()
     if spec.startswith("-") or not spec.strip():
         raise _unreadable(spec, "not a file, a folder or a git revision")
+    released = _released(spec, repo)
+    if released is not None:
+        return released
     rev, _, descriptor_path = spec.partition(":")
     try:
         _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
@@ -175,6 +174,39 @@ def _open_reader(spec: str, repo: Path) -> tuple[_Reader, bytes]:
     except _GitError:
         raise _unreadable(spec, f"revision {rev} has no {target}")
     return _GitReader(repo, rev, posixpath.dirname(target)), data
+
+
+def _zip_reader(path: Path, spec: str) -> tuple[_Reader, bytes]:
+    archive = zipfile.ZipFile(path)
+    candidates = sorted((n for n in archive.namelist() if posixpath.basename(n) == "datapackage.json"),
+                        key=lambda n: (n.count("/"), n))
+    if not candidates:
+        raise _unreadable(spec, "this zip holds no datapackage.json")
+    name = candidates[0]
+    return _ZipReader(archive, posixpath.dirname(name)), archive.read(name)
+
+
+def _released(spec: str, repo: Path) -> tuple[_Reader, bytes] | None:
+    """A released version by number (`0.1.0` or `v0.1.0`, release/releases.json): its kept bundle, else
+    the datapackage.json of the commit that built it; None when `spec` names no recorded release."""
+    version = spec.removeprefix("v")
+    if not SEMVER.match(version):
+        return None
+    entry = find_release(_top(repo), version)
+    if entry is None:
+        return None
+    kept = _top(repo) / entry.bundle
+    if kept.is_file():
+        return _zip_reader(kept, spec)
+    return _open_reader(f"{entry.commit}:datapackage.json", repo)
+
+
+def _top(repo: Path) -> Path:
+    """The repository's top folder (the release record's root), or `repo` outside git."""
+    try:
+        return Path(_git(repo, "rev-parse", "--show-toplevel").decode("utf-8").strip())
+    except _GitError:
+        return Path(repo)
 
 
 def _table_rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:

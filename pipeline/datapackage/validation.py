@@ -161,12 +161,46 @@ def check_vocabulary(vocab: Vocabulary) -> list[Problem]:
         path = vocab.root / f"{name}.csv"
         display = f"schemas/{name}.csv"
         schema = vocab.table_schema(name)
+        if name == "regions":  # the published table adds the review's layout (schemas/review-layout.csv)
+            schema = {**schema, "fields": [f for f in schema["fields"] if not f["name"].startswith("review_")],
+                      "foreignKeys": []}
         frame, type_problems = read_table(path, schema, display)
         problems.extend(type_problems)
         try:
             column_schema(schema).validate(frame, lazy=True)
         except pandera.errors.SchemaErrors as errors:
             problems.extend(_failure_problems(errors.failure_cases, frame, display))
+    return problems + _region_links(vocab)
+
+
+def _region_links(vocab: Vocabulary) -> list[Problem]:
+    """`part_of` and the review's layout name known regions; a region is not part of itself."""
+    known = {r["region_id"] for r in vocab.regions}
+    problems = [Problem("unknown-region", "part_of names a region that schemas/regions.csv lacks",
+                        file="schemas/regions.csv", line=line, column="part_of", value=r["part_of"],
+                        suggestion="write another row's region_id, or leave it empty")
+                for line, r in enumerate(vocab.regions, 2) if r["part_of"] and r["part_of"] not in known]
+    problems += [Problem("schema-violation", "part_of names a region of another population",
+                         file="schemas/regions.csv", line=line, column="part_of", value=r["part_of"])
+                 for line, r in enumerate(vocab.regions, 2) if r["part_of"] in known
+                 and vocab.region_by_id[r["part_of"]]["population"] != r["population"]]
+    for line, region in enumerate(vocab.regions, 2):
+        seen, current = {region["region_id"]}, region["part_of"]
+        while current in known and current not in seen:
+            seen.add(current)
+            current = vocab.region_by_id[current]["part_of"]
+        if current in seen:
+            problems.append(Problem("region-cycle", "part_of leads round in a circle", file="schemas/regions.csv",
+                                    line=line, column="part_of", value=region["part_of"]))
+    layout = vocab.layout
+    problems += [Problem("unknown-region", "the review's column names a region that schemas/regions.csv lacks",
+                         file="schemas/review-layout.csv", line=line, column="region_id", value=row["region_id"],
+                         suggestion="add the region to schemas/regions.csv first")
+                 for line, row in enumerate(layout, 2) if row["region_id"] not in known]
+    columns = [row["review_column"] for row in layout]
+    if columns != [str(n) for n in range(1, len(layout) + 1)]:
+        problems.append(Problem("schema-violation", "review_column must count 1, 2, 3, … in row order",
+                                file="schemas/review-layout.csv", column="review_column", value=" ".join(columns)))
     return problems
 
 

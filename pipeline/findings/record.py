@@ -6,7 +6,7 @@ from __future__ import annotations
 def finding_record(*, finding_id: str, source_id: str, molecule_label: str, molecule: dict[str, str], measure: str,
                    direction: str, population: str, region_id: str, location_status: str, species: str,
                    qualifier: str, references: str, citation_status: str, label_truncated: bool,
-                   source_row: object, source_cell: object, source_text: str) -> dict:
+                   source_row: object, source_cell: object, source_text: str, notes: str = "") -> dict:
     """One finding, in the column order of schemas/findings.schema.json. `molecule` is its vocabulary row."""
     return {
         "finding_id": finding_id,
@@ -20,6 +20,7 @@ def finding_record(*, finding_id: str, source_id: str, molecule_label: str, mole
         "location_status": location_status,
         "species": species,
         "qualifier": qualifier,
+        "notes": notes,
         "references": references,
         "citation_status": citation_status,
         "label_truncated": label_truncated,

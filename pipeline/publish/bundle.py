@@ -16,15 +16,18 @@ import json
 import re
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from pipeline.core.citation import review_authors, review_citation, split_list
 from pipeline.core.files import sha256_bytes
+from pipeline.core.people import Contributor, parse_records
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.settings import Release, release_from_params
+from pipeline.core.releases import is_unreleased, released_of
+from pipeline.publish.releases import kept_bundle, release_state
 
 DATA_LICENSE_FILE = "LICENSE-DATA.md"
 DATA_LICENSE_ID = "CC-BY-4.0"
@@ -53,6 +56,12 @@ class BuiltPackage:
     files: dict[str, bytes]  # relative path (as in the descriptor) → bytes
     review: dict[str, str]
     findings: list[dict[str, str]]
+    sources: list[dict[str, str]] = ()
+
+    @property
+    def contributors(self) -> list[Contributor]:
+        """Everyone a contributed file credits (sources.contributors), in source order, each once."""
+        return list(dict.fromkeys(c for s in self.sources for c in parse_records(s.get("contributors"))))
 
 
 def _csv_rows(data: bytes) -> list[dict[str, str]]:
@@ -111,7 +120,7 @@ def read_built_package(root: Path, release: Release, source_id: str | None) -> B
                                      file=by_name.get("sources") or "datapackage.json")])
     findings = _csv_rows(files[by_name["findings"]]) if by_name.get("findings") in files else []
     return BuiltPackage(descriptor=descriptor, descriptor_bytes=descriptor_bytes, files=files,
-                        review=review, findings=findings)
+                        review=review, findings=findings, sources=sources)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,6 +140,22 @@ def _finding_counts(findings: list[dict[str, str]]) -> str:
     return f"{len(findings)} findings ({', '.join(parts)})" if parts else f"{len(findings)} findings"
 
 
+def _state_note(release: Release) -> str:
+    if not is_unreleased(release.version):
+        return ""
+    return f" (the unreleased state after release {html.escape(released_of(release.version))}; not deposited)"
+
+
+def _zenodo_people(release: Release, package: BuiltPackage) -> tuple[list[dict], list[dict]]:
+    """Zenodo's creators (release.creators) and contributors (who sent data, type DataCollector)."""
+    def person(name: str, affiliation: str | None, orcid: str | None, **extra: str) -> dict:
+        return {"name": name, **extra, **({"affiliation": affiliation} if affiliation else {}),
+                **({"orcid": orcid} if orcid else {})}
+
+    return ([person(c.zenodo_name, c.affiliation, c.orcid) for c in release.creators],
+            [person(c.name, c.affiliation, c.orcid, type="DataCollector") for c in package.contributors])
+
+
 def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     """The deposit metadata Zenodo reads from `.zenodo.json`; key order fixed."""
     review = package.review
@@ -139,7 +164,8 @@ def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     description = [
         "<p>An open, validated Frictionless Data Package of the molecular changes that ketamine induces "
         f"(molecule × region × direction), digitised from Table 1 of {citation}, and extended by validated "
-        f"contributions. Version {html.escape(release.version)} holds {_finding_counts(package.findings)}.</p>",
+        f"contributions. Version {html.escape(release.version)}{_state_note(release)} holds "
+        f"{_finding_counts(package.findings)}.</p>",
     ]
     if lost:
         description.append(
@@ -155,28 +181,26 @@ def zenodo_metadata(release: Release, package: BuiltPackage) -> dict:
     authors = ", ".join(f"{given} {family}" for family, given in review_authors(review))
     related = [{"identifier": review["doi"], "relation": "isDerivedFrom", "scheme": "doi",
                 "resource_type": "publication-article"}]
+    if release.repository:
+        related.append({"identifier": release.repository, "relation": "isSupplementedBy", "scheme": "url",
+                        "resource_type": "software"})
     if review.get("pmid"):
         related.append({"identifier": review["pmid"], "relation": "isDerivedFrom", "scheme": "pmid",
                         "resource_type": "publication-article"})
     if review.get("pmcid"):
         related.append({"identifier": review["pmcid"], "relation": "isDerivedFrom", "scheme": "pmcid",
                         "resource_type": "publication-article"})
-    creators = []
-    for c in release.creators:
-        entry = {"name": c.zenodo_name}
-        if c.affiliation:
-            entry["affiliation"] = c.affiliation
-        if c.orcid:
-            entry["orcid"] = c.orcid
-        creators.append(entry)
+    creators, contributors = _zenodo_people(release, package)
     return {
         "upload_type": "dataset",
         "title": release.title,
         "description": "\n".join(description),
         "creators": creators,
+        **({"contributors": contributors} if contributors else {}),
         "access_right": "open",
         "license": "cc-by-4.0",
         "version": release.version,
+        **({"doi": release.doi} if release.doi else {}),
         "publication_date": release.date,
         "language": "eng",
         "keywords": keywords(release, review),
@@ -200,6 +224,7 @@ def citation_cff(release: Release, package: BuiltPackage) -> str:
         if c.orcid:
             entry["orcid"] = f"https://orcid.org/{c.orcid}"
         authors.append(entry)
+    authors += [_cff_contributor(c) for c in package.contributors]
     reference: dict = {
         "type": "article",
         "title": review.get("title"),
@@ -221,17 +246,31 @@ def citation_cff(release: Release, package: BuiltPackage) -> str:
         "type": "dataset",
         "title": release.title,
         "version": release.version,
-        "date-released": release.date,
+        "doi": release.doi or None,
+        "date-released": None if is_unreleased(release.version) else release.date,
+        "repository-code": release.repository or None,
         "authors": authors,
         "license": "CC-BY-4.0",
         "keywords": keywords(release, review),
         "abstract": (f"Molecular changes induced by ketamine (molecule × region × direction), digitised from "
-                     f"Table 1 of {review_citation(review)}. Version {release.version} holds "
+                     f"Table 1 of {review_citation(review)}. Version {release.version}{_state_note(release)} holds "
                      f"{_finding_counts(package.findings)}."),
         "references": [{k: v for k, v in reference.items() if v not in (None, "", [])}],
     }
+    document = {k: v for k, v in document.items() if v is not None}
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
     return f"# {GENERATED_NOTE}\n{body}"
+
+
+def _cff_contributor(c: Contributor) -> dict:
+    """A contributor of data as a CITATION.cff author: family and given names when written `Family, Given`."""
+    names = c.family_given
+    entry: dict = {"family-names": names[0], "given-names": names[1]} if names else {"name": c.name}
+    if c.affiliation and names:
+        entry["affiliation"] = c.affiliation
+    if c.orcid:
+        entry["orcid"] = f"https://orcid.org/{c.orcid}"
+    return entry
 
 
 def sha256sums(files: dict[str, bytes]) -> str:
@@ -279,7 +318,10 @@ def build(root: Path, params: dict) -> dict[Path, bytes]:
     Raises ProblemsFound (every problem at once) when params or the built package are not fit
     to release, so that nothing is written.
     """
+    params, released = release_state(root, params)
     release = release_from_params(params)
+    if released is not None and released.doi:
+        release = replace(release, doi=released.doi)
     package = read_built_package(root, release, (params.get("source") or {}).get("id"))
     problems = []
     extra: dict[str, bytes] = {}
@@ -300,8 +342,10 @@ def build(root: Path, params: dict) -> dict[Path, bytes]:
     files = bundle_files(package, extra[PACKAGE_README], extra[DATA_LICENSE_FILE], extra[CHANGELOG_FILE], citation,
                          {rel: extra[rel] for rel in REPORT_FILES})
     entries = {f"{release.stem}/{name}": data for name, data in files.items()}
+    # a released version's bundle never changes: the kept bytes, not a rebuild
+    bundle = kept_bundle(root, released) if released else deterministic_zip(entries, release.date)
     return {
-        root / DIST_DIR / f"{release.stem}.zip": deterministic_zip(entries, release.date),
+        root / DIST_DIR / release.bundle_name: bundle,
         root / ZENODO_FILE: zenodo,
         root / CITATION_FILE: citation,
     }
@@ -309,6 +353,8 @@ def build(root: Path, params: dict) -> dict[Path, bytes]:
 
 def changelog_warnings(release: Release, changelog: str) -> list[Problem]:
     """A release whose version CHANGELOG.md never mentions in a heading is worth a warning."""
+    if is_unreleased(release.version):  # its changes sit under "Unreleased"
+        return []
     heading = re.compile(rf"^#+ .*\b{re.escape(release.version)}\b", re.MULTILINE)
     if heading.search(changelog):
         return []

@@ -45,7 +45,7 @@ REQUIRED_COLUMNS = {
                  "population", "region_id", "location_status", "species", "qualifier", "references",
                  "citation_status", "source_row", "source_cell", "source_text"),
     "molecules": ("molecule_id", "label", "category"),
-    "regions": ("region_id", "label", "name", "population", "group", "column"),
+    "regions": ("region_id", "label", "name", "population", "review_column", "review_group"),
     "sources": ("source_id",),
 }
 # The findings the page carries in full, shared among its marks (each gets SAMPLE_BUDGET // marks,
@@ -262,17 +262,18 @@ def _rows(groups: pl.DataFrame, sample: pl.DataFrame, molecules: dict, columns: 
 
 
 def _regions_in_order(regions: list[dict[str, str]], folder: str) -> list[dict[str, str]]:
-    try:
-        return sorted(regions, key=lambda r: int(r["column"]))
+    try:  # the review's columns in its order, then known regions the table has no column for
+        return sorted(regions, key=lambda r: int(r["review_column"] or 1 << 30))
     except ValueError:
-        raise ProblemsFound([Problem("bad-column", "a region's column is not a whole number",
-                                     file=f"{folder}/regions.csv", column="column")])
+        raise ProblemsFound([Problem("bad-column", "a region's review_column is not a whole number",
+                                     file=f"{folder}/regions.csv", column="review_column")])
 
 
 def evidence_map(tables: dict, folder: str = "data") -> EvidenceMap:
     """The grid: a pure function of the tables. Findings that point nowhere are problems, not dropped."""
     regions = _regions_in_order(tables["regions"], folder)
-    columns = [Column(r["region_id"], r["label"], r["name"], r["population"], r["group"]) for r in regions]
+    columns = [Column(r["region_id"], r["label"], r["name"], r["population"], r["review_group"] or "Other regions")
+               for r in regions]
     columns.append(Column(LOST, LOST_HEADING, LOST_HEADING, "", ""))
     molecules = {m["molecule_id"]: m for m in tables["molecules"]}
     findings = _as_frame(tables["findings"])

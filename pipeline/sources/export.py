@@ -19,7 +19,6 @@ from pipeline.findings.cells import Cell, cell_suggestion, default_measure, pars
 from pipeline.findings.ids import finding_id
 from pipeline.findings.record import finding_record
 
-POPULATION_HEADERS = {"Animals": "animal", "Humans": "human"}
 
 
 @dataclass
@@ -166,7 +165,7 @@ def _header_rows(lines: list[str], table_lines: list[int], file: str, vocab: Voc
                 "missing-header" if _looks_like_body(found, vocab) else "unexpected-header",
                 f"expected the {name}: {' | '.join(expected)}", file=file, line=index + 1,
                 value=" | ".join(found), suggestion="restore the table's three header rows, or update "
-                "schemas/regions.csv if the table's columns really changed"))
+                "schemas/review-layout.csv if the table's columns really changed"))
         header_rows.append(found)
     return header_rows
 
@@ -234,14 +233,12 @@ def _cell_problems(rows: list[BodyRow], file: str, vocab: Vocabulary) -> list[Pr
 
 
 def _expected_headers(vocab: Vocabulary) -> list[list[str]]:
-    regions = sorted(vocab.regions, key=lambda r: int(r["column"]))
-    headers_by_population = {v: k for k, v in POPULATION_HEADERS.items()}
-    populations = _runs([r["population"] for r in regions])
-    groups = _runs([(r["population"], r["group"]) for r in regions])
+    """The review's three header rows as schemas/review-layout.csv lays them out (a run of equal cells spans)."""
+    layout = vocab.layout
     return [
-        [headers_by_population[p] for p in populations],
-        [g for _, g in groups],
-        [r["label"] for r in regions],
+        _runs([r["population_header"] for r in layout]),
+        [g for _, g in _runs([(r["population_header"], r["group_header"]) for r in layout])],
+        [r["region_header"] for r in layout],
     ]
 
 
@@ -348,7 +345,7 @@ def molecule_rows(vocab: Vocabulary) -> list[dict]:
 
 
 def region_rows(vocab: Vocabulary) -> list[dict]:
-    return sorted((dict(row) for row in vocab.regions), key=lambda r: int(r["column"]))
+    return vocab.published_regions
 
 
 def decode_export(raw: bytes, file: str) -> str:

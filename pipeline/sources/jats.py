@@ -5,7 +5,7 @@ In JATS a table keeps what the text export lost: each cell's column (`colspan`/`
 `<table>`) and its citations (`<xref ref-type="bibr" rid="B12">` into the `<ref-list>`, whose
 `<pub-id pub-id-type="pmid">` and DOI we publish). The table is found by its label, its header
 rows are expanded into each column's header path (population → group → region) and checked
-against schemas/regions.csv, and each body cell is read with the export parser's `parse_cell`.
+against schemas/review-layout.csv, and each body cell is read with the export parser's `parse_cell`.
 
 Element names are matched by local name, so the same code reads Europe PMC's namespace-free
 article and PMC OAI's `<OAI-PMH>` envelope whose `<article>` has a default namespace. The XML
@@ -26,7 +26,7 @@ from pipeline.core.vocab import Vocabulary
 from pipeline.findings.cells import default_measure, parse_cell
 from pipeline.findings.ids import finding_id
 from pipeline.findings.record import finding_record
-from pipeline.sources.export import POPULATION_HEADERS, check_legend, parse_legend
+from pipeline.sources.export import check_legend, parse_legend
 from pipeline.sources.xml import XmlDocument, children, descendants, first, local, parse_xml, text_of
 
 XLINK = "http://www.w3.org/1999/xlink"
@@ -218,20 +218,15 @@ def column_regions(paths: list[list[Element]], vocab: Vocabulary, doc: XmlDocume
     """Columns after the first (the molecule label) → regions, by their header path Population › Group › Region."""
     regions: dict[int, dict[str, str]] = {}
     seen: dict[str, int] = {}
-    known = ", ".join(f"{p} › {r['group']} › {r['label']}" for r in vocab.regions
-                      for p, pop in POPULATION_HEADERS.items() if pop == r["population"])
+    known = ", ".join(f"{r['population_header']} › {r['group_header']} › {r['region_header']}" for r in vocab.layout)
     for column, path in enumerate(paths[1:], 2):
         texts = [text_of(cell).rstrip(",:").strip() for cell in path]
-        region = None
-        if len(texts) == 3 and texts[0] in POPULATION_HEADERS:
-            region = vocab.region_for(POPULATION_HEADERS[texts[0]], texts[2])
-            if region is not None and region["group"] != texts[1]:
-                region = None
+        region = vocab.layout_region(*texts) if len(texts) == 3 else None
         if region is None:
             problems.append(Problem("unexpected-header", f"column {column}'s header is not a known region "
                                     "(expected Population › Group › Region)", file=file,
                                     line=doc.line(path[-1]) if path else None, value=" › ".join(texts),
-                                    suggestion=f"known: {known}; a new region enters by a row in schemas/regions.csv"))
+                                    suggestion=f"known: {known}; the review's columns are listed in schemas/review-layout.csv"))
             continue
         if region["region_id"] in seen:
             problems.append(Problem("duplicate-column", f"columns {seen[region['region_id']]} and {column} both "
