@@ -18,12 +18,12 @@ from conftest import run_dvc, tool_env
 from pipeline.core.files import read_csv
 
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
-REGION_ROW = "animal-STR,Striatum,striatum,animal,brain,,UBERON:0002435,striatum,\n"
-MOLECULE_ROW = "glx,Glx,glutamate and GABA metabolism,level,,,false,glutamate plus glutamine; no gene symbol applies\n"
+REGION_ROW = "animal-LHb,LHb,lateral habenula,animal,brain,,,,a region for this test only\n"
+MOLECULE_ROW = "kynurenine,Kynurenine,glutamate and GABA metabolism,level,,,false,metabolite; a molecule for this test only\n"
 CONTRIBUTION = ("# contributor: Doe, Jane; 0000-0002-1825-0097; University of Somewhere\n"
                 "molecule,measure,direction,population,region,species,reference,qualifier,notes\n"
-                "Glx,,increase,animal,Striatum,rat,PMID:11111111,,10 mg/kg i.p.; measured 24 h after\n"
-                "BDNF,,increase,animal,Striatum,rat,PMID:11111111,chronic stress model,\n")
+                "Kynurenine,,increase,animal,LHb,rat,PMID:11111111,,10 mg/kg i.p.; measured 24 h after\n"
+                "BDNF,,increase,animal,LHb,rat,PMID:11111111,chronic stress model,\n")
 # The tests that read the project's own data, schemas and release files (not the fixtures-only ones;
 # test_report.py is being reworked with pipeline/report/ and still pins the review's grid).
 DATA_TESTS = ["test_validate.py", "test_vocabulary.py", "test_extract.py", "test_contrib_cli.py",
@@ -69,7 +69,7 @@ def test_accepting_data_and_releasing_it_keeps_the_suite_green(project_copy: Pat
     append(p / "schemas" / "regions.csv", REGION_ROW)
     append(p / "schemas" / "molecules.csv", MOLECULE_ROW)
 
-    contribution = tmp_path / "striatum-2025.csv"
+    contribution = tmp_path / "habenula-2025.csv"
     contribution.write_text(CONTRIBUTION, encoding="utf-8")
     checked = ketamap(p, "validate", str(contribution))
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -89,12 +89,12 @@ def test_accepting_data_and_releasing_it_keeps_the_suite_green(project_copy: Pat
     assert [x.name for x in (p / "dist").iterdir()] == ["ketamap-unreleased.zip"]
     assert all(hashlib.sha256(path.read_bytes()).hexdigest() == sha for path, sha in kept.items())
     findings = read_csv(p / "data" / "findings.csv")
-    assert {(f["molecule_id"], f["region_id"]) for f in findings if f["source_id"].startswith("contrib-")} == {
-        ("glx", "animal-STR"), ("bdnf", "animal-STR")}
+    assert {(f["molecule_id"], f["region_id"]) for f in findings if f["source_id"] == "contrib-habenula-2025"} == {
+        ("kynurenine", "animal-LHb"), ("bdnf", "animal-LHb")}
     curated = next(f for f in findings if f["finding_id"] == target["finding_id"])
     assert (curated["region_id"], curated["location_status"]) == ("animal-HPC", "curated")
-    assert {f["notes"] for f in findings if f["molecule_id"] == "glx"} == {"10 mg/kg i.p.; measured 24 h after"}
-    source = next(s for s in read_csv(p / "data" / "sources.csv") if s["source_id"] == "contrib-striatum-2025")
+    assert {f["notes"] for f in findings if f["molecule_id"] == "kynurenine"} == {"10 mg/kg i.p.; measured 24 h after"}
+    source = next(s for s in read_csv(p / "data" / "sources.csv") if s["source_id"] == "contrib-habenula-2025")
     assert (source["authors"], source["contributors"]) == (
         "Doe, Jane", "Doe, Jane|0000-0002-1825-0097|University of Somewhere")
 
