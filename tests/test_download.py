@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from local_http import Handler, serve
 from pipeline.cli.app import app
-from pipeline.publish.download import Limits, download
-from pipeline.core.problems import exit_code
+from pipeline.publish.download import Limits, download, exit_code
+from pipeline.publish.place import MARKER
 from pipeline.core.problems import Problem, ProblemsFound
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,28 +89,43 @@ def add_entry(archive: bytes, name: str, data: bytes, mode: int = 0o100644) -> b
 
 
 def bomb_zip(size: int) -> bytes:
-    """A good bundle plus one highly compressible entry of `size` zero bytes, written streaming."""
-    buffer = io.BytesIO(release_zip())
+    """A good bundle whose README.md (a file whose size nothing declares) is `size` zero bytes."""
+    files = with_checksums(package_files())
+    buffer = io.BytesIO(zip_bytes({k: v for k, v in files.items() if k != "README.md"}))
     with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open(f"{TOP}/data/padding.csv", "w", force_zip64=True) as entry:
+        with archive.open(f"{TOP}/README.md", "w", force_zip64=True) as entry:
             block = bytes(1 << 20)
             for _ in range(size >> 20):
                 entry.write(block)
     return buffer.getvalue()
 
 
-def lying_size_zip() -> bytes:
-    """An entry whose headers declare 1000 bytes while its deflate stream holds 8 MiB."""
-    name = f"{TOP}/data/liar.csv"
-    archive = bytearray(add_entry(release_zip(), name, bytes(8 << 20)))
+def patch_sizes(archive: bytes, name: str, size: int) -> bytes:
+    """Rewrite the uncompressed size that the zip headers declare for entry `name`."""
+    data = bytearray(archive)
     # uncompressed size: offset 22 in a local header (name at 30), 24 in a central one (name at 46)
     for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
-        start = archive.find(signature)
+        start = data.find(signature)
         while start != -1:
-            if archive[start + name_at:start + name_at + len(name)] == name.encode():
-                archive[start + size_at:start + size_at + 4] = struct.pack("<I", 1000)
-            start = archive.find(signature, start + 4)
-    return bytes(archive)
+            if data[start + name_at:start + name_at + len(name)] == name.encode():
+                data[start + size_at:start + size_at + 4] = struct.pack("<I", size)
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+def lying_size_zip() -> bytes:
+    """findings.csv's headers declare the size datapackage.json declares; its deflate stream holds 8 MiB."""
+    files = with_checksums(package_files())
+    declared = len(files["data/findings.csv"])
+    files["data/findings.csv"] = bytes(8 << 20)
+    return patch_sizes(zip_bytes(files), f"{TOP}/data/findings.csv", declared)
+
+
+def oversized_resource_zip() -> bytes:
+    """findings.csv unpacks to more bytes than datapackage.json declares for it."""
+    files = package_files()
+    files["data/findings.csv"] += b"x" * 5000
+    return zip_bytes(with_checksums(files))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,7 +191,10 @@ def fetch(source: str, to: Path, **kwargs) -> tuple[int, list[Problem]]:
 
 def assert_is_release(folder: Path, version: str = VERSION) -> None:
     expected = with_checksums(package_files(version))
-    assert snapshot(folder) == {**{name: data for name, data in expected.items()}, "data": None}
+    placed = snapshot(folder)
+    marker = json.loads(placed.pop(MARKER))
+    assert placed == {**{name: data for name, data in expected.items()}, "data": None}
+    assert marker["files"] == sorted(expected) and marker["version"] == version
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +235,7 @@ def test_datapackage_url_fetches_each_resource_relative_to_it(server, tmp_path):
         serve(server, f"/releases/v0.1.0/{name}", data)
     result = cli(f"{server.base}/releases/v0.1.0/datapackage.json", "--to", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    assert sorted(snapshot(tmp_path / "out")) == ["data", *sorted(f"data/{r}.csv" for r in RESOURCES),
+    assert sorted(snapshot(tmp_path / "out")) == [MARKER, "data", *sorted(f"data/{r}.csv" for r in RESOURCES),
                                                    "datapackage.json"]
     assert "/releases/v0.1.0/data/findings.csv" in server.hits
 
@@ -288,7 +306,7 @@ def test_same_release_again_is_exit_0_and_changes_nothing(server, tmp_path):
     assert snapshot(tmp_path) == before
 
 
-def test_other_content_in_target_is_refused_unless_replace(server, tmp_path):
+def test_other_content_in_target_is_refused_even_with_replace(server, tmp_path):
     url = serve(server, f"/{TOP}.zip", release_zip())
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine")
@@ -297,9 +315,29 @@ def test_other_content_in_target_is_refused_unless_replace(server, tmp_path):
     assert result.exit_code == 2 and "target-exists" in result.output
     assert snapshot(tmp_path) == before
     result = cli(url, "--to", str(tmp_path / "out"), "--replace")
+    assert result.exit_code == 2 and "[target-foreign]" in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_replace_replaces_a_folder_an_earlier_download_placed(server, tmp_path):
+    (tmp_path / "old.zip").write_bytes(release_zip("0.0.9"))
+    assert cli(str(tmp_path / "old.zip"), "--to", str(tmp_path / "out")).exit_code == 0
+    url = serve(server, f"/{TOP}.zip", release_zip())
+    assert cli(url, "--to", str(tmp_path / "out")).exit_code == 2
+    result = cli(url, "--to", str(tmp_path / "out"), "--replace")
     assert result.exit_code == 0, result.output
     assert_is_release(tmp_path / "out")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.zip", "out"]
+
+
+def test_replace_refuses_a_placed_folder_that_gained_a_file(server, tmp_path):
+    (tmp_path / "old.zip").write_bytes(release_zip("0.0.9"))
+    assert cli(str(tmp_path / "old.zip"), "--to", str(tmp_path / "out")).exit_code == 0
+    (tmp_path / "out" / "analysis.R").write_text("my work")
+    before = snapshot(tmp_path)
+    result = cli(serve(server, f"/{TOP}.zip", release_zip()), "--to", str(tmp_path / "out"), "--replace")
+    assert result.exit_code == 2 and "[target-foreign]" in result.output and "analysis.R" in result.output
+    assert snapshot(tmp_path) == before
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,6 +381,7 @@ HOSTILE = {
     "not a zip": (lambda: b"<html>Service moved</html>", "not-a-zip", "not a zip"),
     "zip bomb": (lambda: bomb_zip(300 << 20), "zip-bomb", "expands"),
     "declared sizes lie": (lying_size_zip, "corrupt-zip", "damaged"),
+    "resource larger than declared": (oversized_resource_zip, "zip-bomb", "datapackage.json declares"),
 }
 
 
@@ -375,7 +414,7 @@ def test_zip_bomb_stays_small_on_the_wire(hostile_archives):
     archive = hostile_archives.get("zip bomb") or HOSTILE["zip bomb"][0]()
     assert len(archive) < 2 << 20
     with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-        assert zf.getinfo(f"{TOP}/data/padding.csv").file_size == 300 << 20
+        assert zf.getinfo(f"{TOP}/README.md").file_size == 300 << 20
 
 
 def test_tampered_zip_fails_zenodo_md5_before_anything_is_unpacked(server, tmp_path):
@@ -537,10 +576,14 @@ def test_validator_is_injectable_and_its_errors_block_the_download(server, tmp_p
     assert not (tmp_path / "out").exists()
 
 
-def test_progress_bar_does_not_change_the_result(server, tmp_path):
+def test_progress_reports_each_step_and_does_not_change_the_result(server, tmp_path):
     url = serve(server, f"/{TOP}.zip", release_zip())
-    assert fetch(url, tmp_path / "out", progress=True) == (0, [])
+    events = []
+    assert fetch(url, tmp_path / "out", progress=lambda *event: events.append(event)) == (0, [])
     assert_is_release(tmp_path / "out")
+    labels = list(dict.fromkeys(label for label, _, _ in events))
+    assert labels == [f"{TOP}.zip", "unpacking", "validating the package"]
+    assert sum(moved for label, _, moved in events if label == f"{TOP}.zip") == len(release_zip())
 
 
 def test_invenio_rdm_shaped_record_files_are_understood():

@@ -180,7 +180,11 @@ def download(
                                                                   "(any DOI of the concept); elsewhere, require it."),
     zenodo_api: Optional[str] = typer.Option(None, "--zenodo-api", envvar="KETAMAP_ZENODO_API", show_envvar=True,
                                              help="Zenodo API base (default https://zenodo.org/api)."),
-    replace: bool = typer.Option(False, "--replace", help="Replace a target folder that holds something else."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a folder an earlier `ketamap download` placed "
+                                                            "(never one holding other files)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar on stderr."),
+    deadline: Optional[float] = typer.Option(None, "--deadline", envvar="KETAMAP_DOWNLOAD_DEADLINE",
+                                             help="Give up a transfer after this many seconds (default 6 h)."),
 ) -> None:
     """Download a release, verify every checksum and validate it; only then move it into the target folder.
 
@@ -190,7 +194,7 @@ def download(
     """
     from pipeline.cli.download import download_command
 
-    raise typer.Exit(download_command(source, to, version, zenodo_api, replace))
+    raise typer.Exit(download_command(source, to, version, zenodo_api, replace, quiet, deadline))
 
 
 # --- jats: fetch-source, reconcile (pipeline.sources) ---------------------------------------
