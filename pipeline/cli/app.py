@@ -74,6 +74,7 @@ def deposit(
                                help="Where deposits are recorded for the next release."),
     api: Optional[str] = typer.Option(None, "--api", envvar="KETAMAP_ZENODO_API", show_envvar=True,
                                       help="Zenodo API base URL (overrides --sandbox/--production)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No upload progress bar on stderr."),
 ) -> None:
     """Deposit the release bundle on Zenodo: a new deposition the first time, a new version after.
 
@@ -84,7 +85,7 @@ def deposit(
     from pipeline.cli.deposit import deposit_command
 
     raise typer.Exit(deposit_command(production=production, publish=publish, dry_run=dry_run, bundle=bundle,
-                                 metadata=metadata, state=state, api=api))
+                                     metadata=metadata, state=state, api=api, quiet=quiet))
 
 
 # --- release: diff, changelog (pipeline.datapackage) ---------------------------------------

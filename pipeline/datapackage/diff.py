@@ -111,8 +111,13 @@ class _GitReader(_Reader):
         return _git(self.repo, "show", f"{self.rev}:{target}")
 
 
-class _GitError(Exception):
-    pass
+class _GitError(ProblemsFound):
+    """git failed: a Problem like any other (callers reword it for the revision they asked about)."""
+
+    def __init__(self, message: str):
+        super().__init__([Problem("git-failed", f"git could not read it: {message}",
+                                  suggestion="check the revision with `git log --oneline`")])
+        self.message = message
 
 
 def _git(repo: Path, *args: str) -> bytes:
@@ -188,10 +193,10 @@ def read_version(spec: str, repo: Path = Path(".")) -> PackageVersion:
     """Read one version of the package; every way it can fail becomes an `unreadable-package` Problem."""
     try:
         return _read_version(spec, repo)
+    except _GitError as error:
+        raise _unreadable(spec, f"git could not read it: {error.message}")
     except ProblemsFound:
         raise
-    except _GitError as error:
-        raise _unreadable(spec, f"git could not read it: {error}")
     except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, csv.Error) as error:
         raise _unreadable(spec, f"cannot read the package: {type(error).__name__}: {error}")
 
