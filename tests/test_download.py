@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hostile.build import package_files, rehash_descriptor, release_zip, sha256, with_checksums, zip_bytes
 from local_http import Handler, serve
 from pipeline.cli.app import app
 from pipeline.publish.download import Limits, download, exit_code
@@ -30,51 +31,6 @@ NO_SLEEP = lambda seconds: None  # noqa: E731
 
 # ---------------------------------------------------------------------------------------------
 # Bundles with the release's shape, built from the package `dvc repro` produced in this repository
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def package_files(version: str = VERSION) -> dict[str, bytes]:
-    descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
-    descriptor["version"] = version
-    files = {r["path"]: (ROOT / r["path"]).read_bytes() for r in descriptor["resources"]}
-    files["datapackage.json"] = (json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n").encode()
-    files.update({"README.md": b"# ketamap\n", "LICENSE": b"CC-BY-4.0\n", "CHANGELOG.md": b"## 0.1.0\n",
-                  "CITATION.cff": b"cff-version: 1.2.0\n"})
-    return files
-
-
-def with_checksums(files: dict[str, bytes]) -> dict[str, bytes]:
-    files = {k: v for k, v in files.items() if k != "SHA256SUMS"}
-    files["SHA256SUMS"] = "".join(f"{sha256(files[p])}  {p}\n" for p in sorted(files)).encode()
-    return files
-
-
-def rehash_descriptor(files: dict[str, bytes]) -> dict[str, bytes]:
-    """A tampering that also fixes datapackage.json's hashes (so only later checks can notice)."""
-    descriptor = json.loads(files["datapackage.json"])
-    for resource in descriptor["resources"]:
-        data = files[resource["path"]]
-        resource["hash"], resource["bytes"] = f"sha256:{sha256(data)}", len(data)
-    return {**files, "datapackage.json": (json.dumps(descriptor, indent=2) + "\n").encode()}
-
-
-def zip_bytes(entries: dict[str, bytes], top: str = TOP, mode: int = 0o100644) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(f"{top}/{name}" if top else name, date_time=(2026, 1, 1, 0, 0, 0))
-            info.create_system = 3
-            info.external_attr = mode << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entries[name])
-    return buffer.getvalue()
-
-
-def release_zip(version: str = VERSION) -> bytes:
-    return zip_bytes(with_checksums(package_files(version)), top=f"{NAME}-{version}")
 
 
 def add_entry(archive: bytes, name: str, data: bytes, mode: int = 0o100644) -> bytes:

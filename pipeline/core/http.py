@@ -17,9 +17,12 @@ command line turns into a progress bar. Failures are `Problem`s inside `Problems
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import ipaddress
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -227,30 +230,30 @@ class Transport:
         if progress:
             progress(label, declared, 0)
         chunks = response.iter_content(CHUNK)
-        while True:
-            _bound_socket(response, clock, self.policy.timeout[1])
-            try:
-                chunk = next(chunks)
-            except StopIteration:
-                break
-            except Exception:
+        with _watchdog(response, clock):
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except Exception:
+                    if clock.expired():
+                        raise deadline_problem(url, self.policy.deadline) from None
+                    raise
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise ProblemsFound([Problem("size-mismatch", "the transfer is larger than expected; stopped",
+                                                 file=url, value=f"more than {size - len(chunk)} bytes")])
                 if clock.expired():
-                    raise deadline_problem(url, self.policy.deadline) from None
-                raise
-            size += len(chunk)
-            if max_bytes is not None and size > max_bytes:
-                raise ProblemsFound([Problem("size-mismatch", "the transfer is larger than expected; stopped",
-                                             file=url, value=f"more than {size - len(chunk)} bytes")])
-            if clock.expired():
-                raise deadline_problem(url, self.policy.deadline)
-            md5.update(chunk)
-            sha256.update(chunk)
-            if sink is not None:
-                sink.write(chunk)
-            else:
-                buffer += chunk
-            if progress:
-                progress(label, declared, len(chunk))
+                    raise deadline_problem(url, self.policy.deadline)
+                md5.update(chunk)
+                sha256.update(chunk)
+                if sink is not None:
+                    sink.write(chunk)
+                else:
+                    buffer += chunk
+                if progress:
+                    progress(label, declared, len(chunk))
         return Body(size, md5.hexdigest(), sha256.hexdigest(), None if sink is not None else bytes(buffer))
 
 
@@ -272,19 +275,32 @@ def status_retry(response, url: str) -> Retry | None:
     return None
 
 
-def _bound_socket(response, clock: Clock, read_timeout: float) -> None:
-    """Each socket read waits at most what is left of the deadline (a dripping server is cut off)."""
+@contextlib.contextmanager
+def _watchdog(response, clock: Clock):
+    """At the deadline, shut the connection down: a read blocked on a server that drips a byte now
+    and then returns at once (a socket timeout alone would not fire, each byte resets it)."""
     left = clock.left()
-    if left is None:
-        return
     try:
         sock = response.raw._fp.fp.raw._sock  # http.client's socket under urllib3's response
     except AttributeError:
+        sock = None
+    if left is None or sock is None:
+        yield
         return
+
+    def cut() -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    timer = threading.Timer(max(left, 0.0), cut)
+    timer.daemon = True
+    timer.start()
     try:
-        sock.settimeout(max(min(read_timeout, left), 0.01))
-    except OSError:
-        pass
+        yield
+    finally:
+        timer.cancel()
 
 
 class CountingReader:

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import posixpath
+import re
 import subprocess
 import zipfile
 from dataclasses import dataclass, field
@@ -387,12 +388,26 @@ def render_json(diff: PackageDiff) -> str:
     return json.dumps(as_json(diff), ensure_ascii=False, indent=2) + "\n"
 
 
+_MD_SPECIAL = frozenset("\\`*[]<>!|~&")
+
+
 def _md(value: str) -> str:
-    return (value or "").replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text shown literally in markdown: every character that could open a link, an image, an HTML
+    tag, code or emphasis is backslash-escaped (so `[x](javascript:…)` stays text), newlines become spaces."""
+    text = (value or "").replace("\r", " ").replace("\n", " ")
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in text)
+
+
+def _md_code(value: str) -> str:
+    """A field name as inline code, whatever backticks it holds."""
+    text = (value or "").replace("\r", " ").replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return (["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return (["| " + " | ".join(_md(h) for h in header) + " |", "|" + " --- |" * len(header)]
             + ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows])
 
 
@@ -401,14 +416,14 @@ def render_markdown(diff: PackageDiff, heading_level: int = 3) -> str:
     h = "#" * heading_level
     lines: list[str] = []
     for r in diff.resources.values():
-        title = r.name.capitalize()
+        title = _md(r.name.capitalize())
         if r.identical:
             lines += [f"{h} {title}", "", f"No changes ({r.rows_new} rows).", ""]
             continue
         lines += [f"{h} {title}", "", f"{_counts(r)}.", ""]
         if r.fields_added or r.fields_removed:
-            lines += [f"- column added: `{f}`" for f in r.fields_added]
-            lines += [f"- column removed: `{f}`" for f in r.fields_removed]
+            lines += [f"- column added: {_md_code(f)}" for f in r.fields_added]
+            lines += [f"- column removed: {_md_code(f)}" for f in r.fields_removed]
             lines.append("")
         columns = SUMMARY_FIELDS.get(r.name)
         for label, rows in (("Added", r.added), ("Removed", r.removed)):

@@ -97,10 +97,32 @@ def _reference_problem(name: str, key: str, ref) -> Problem | None:
     return None
 
 
+STANDARD_PROFILES = ("https://datapackage.org/profiles/", "https://specs.frictionlessdata.io/schemas/")
+
+
+def profile_problems(descriptor: dict) -> list[Problem]:
+    """A `profile` or `$schema` anywhere in the descriptor is a named profile or a standard one
+    (frictionless knows those without fetching); any other address would be fetched: refused."""
+    problems, stack = [], [descriptor]
+    while stack:
+        item = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend(child for child in children if isinstance(child, (dict, list)))
+        if not isinstance(item, dict):
+            continue
+        for key in ("profile", "$schema"):
+            value = item.get(key)
+            if isinstance(value, str) and ("/" in value or ":" in value) and not value.startswith(STANDARD_PROFILES):
+                problems.append(Problem("remote-reference", f"'{key}' names a profile that would be fetched; nothing "
+                                        "is fetched during verification", file=DESCRIPTOR, column=key, value=value,
+                                        suggestion="use a standard Data Package profile"))
+    return problems
+
+
 def resource_files(descriptor: dict) -> tuple[list[tuple[str, str | None, int | None]], list[Problem]]:
     """(path, hash, bytes) of every resource file, each path checked as safe to write; schema and
     dialect references checked as local."""
-    entries, problems = [], []
+    entries, problems = [], profile_problems(descriptor)
     for index, resource in enumerate(descriptor["resources"]):
         if not isinstance(resource, dict):
             problems.append(Problem("bad-descriptor", f"resource {index} is not an object", file=DESCRIPTOR))
