@@ -586,3 +586,50 @@ def test_release_bundle_built_by_dvc_repro_downloads_and_matches_the_package(tmp
     descriptor = json.loads((ROOT / "datapackage.json").read_text())
     for resource in descriptor["resources"]:
         assert sha256((tmp_path / "out" / resource["path"]).read_bytes()) == resource["hash"].split(":", 1)[1]
+
+
+def _download_on_a_terminal(url: str, to: Path, *extra: str) -> bytes:
+    """Run `ketamap download` with stderr on a pseudo-terminal; what it drew there."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    import threading
+
+    master, slave = pty.openpty()
+    ketamap = Path(sys.executable).with_name("ketamap")
+    drawn = bytearray()
+
+    def drain() -> None:  # a terminal nobody reads fills up and blocks the writer
+        while True:
+            try:
+                block = os.read(master, 65536)
+            except OSError:
+                return
+            if not block:
+                return
+            drawn.extend(block)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    done = subprocess.run([str(ketamap), "download", url, "--to", str(to), *extra], stdout=subprocess.PIPE,
+                          stderr=slave, timeout=120)
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    assert done.returncode == 0, bytes(drawn)
+    return bytes(drawn)
+
+
+def test_progress_is_drawn_on_a_terminal_and_silent_with_quiet(server, tmp_path):
+    url = serve(server, f"/{TOP}.zip", release_zip())
+    drawn = _download_on_a_terminal(url, tmp_path / "a")
+    assert b"validating the package" in drawn or b"unpacking" in drawn or TOP.encode() in drawn
+    assert _download_on_a_terminal(url, tmp_path / "b", "--quiet") == b""
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(server, tmp_path):
+    url = serve(server, f"/{TOP}.zip", release_zip())
+    result = cli(url, "--to", str(tmp_path / "out"))
+    assert result.exit_code == 0 and "\x1b[" not in result.output
