@@ -152,6 +152,8 @@ def check_declared(path: Path, top: str, files: list[zipfile.ZipInfo], limits: Z
                                     "bundle never carries dot-files, scripts or configuration"))
             continue
         size = declared[name]
+        if name == DESCRIPTOR:  # bounded by max_json_bytes when it was read
+            continue
         if size is not None:
             if info.file_size != size:
                 problems.append(Problem("zip-bomb" if info.file_size > size else "size-mismatch",
