@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hostile.build import package_files, rehash_descriptor, release_zip, sha256, with_checksums, zip_bytes
+from hostile.publish import package_files, rehash_descriptor, release_zip, sha256, with_checksums, zip_bytes
 from local_http import Handler, serve
 from pipeline.cli.app import app
 from pipeline.publish.download import Limits, download, exit_code

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from pipeline.cli.progress import progress_bar, wanted
-from pipeline.core.problems import ProblemsFound, render_text
-from pipeline.publish.deposition import check_state_writable, exit_code, prepare, read_token
+from pipeline.core.problems import ProblemsFound, exit_code, render_text
+from pipeline.publish.deposition import check_state_writable, prepare, read_token
 from pipeline.publish.zenodo import Log, outcome_lines, redact, run_deposit
 
 

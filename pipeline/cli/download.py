@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from pipeline.cli.progress import progress_bar, wanted
-from pipeline.core.problems import Problem, ProblemsFound, render_text
-from pipeline.publish.download import Limits, deadline_from_environment, download, exit_code
+from pipeline.core.problems import Problem, ProblemsFound, exit_code, render_text
+from pipeline.publish.download import Limits, deadline_from_environment, download
 
 
 def _failed(problems: list[Problem], code: int) -> int:
@@ -29,9 +29,11 @@ def download_command(source: str, to: Path | None, version: str | None, api: str
     except ProblemsFound as found:
         return _failed(found.problems, exit_code(found.problems))
     except OSError as error:
-        return _failed([Problem("unreadable-input", str(error.strerror or error), file=error.filename)], 2)
+        problems = [Problem("unreadable-file", str(error.strerror or error), file=error.filename)]
+        return _failed(problems, exit_code(problems))
     except Exception as error:  # never a traceback: say what broke
-        return _failed([Problem("internal-error", f"{type(error).__name__}: {error}")], 2)
+        problems = [Problem("internal-error", f"{type(error).__name__}: {error}")]
+        return _failed(problems, exit_code(problems))
     for check in result.checks:
         print(f"ok  {check}")
     if result.status == "identical":

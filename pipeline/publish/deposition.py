@@ -24,8 +24,6 @@ TOKEN_ENV = "ZENODO_TOKEN"
 REQUIRED_METADATA = ("upload_type", "title", "creators", "description", "publication_date")
 # The creator params.yaml ships with: a production record must name real people.
 PLACEHOLDER_CREATORS = frozenset({"maintainers, ketamap"})
-# Problems that mean "the release is not fit to publish" (exit 1), not "the command was misused" (exit 2).
-DATA_CODES = frozenset({"placeholder-creator"})
 # A personal access token is printable ASCII without spaces; anything else is refused unseen.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 
@@ -69,11 +67,11 @@ def load_metadata(path: Path) -> tuple[dict, list[Problem]]:
                             suggestion="run `dvc repro` to generate .zenodo.json, or pass --metadata PATH")]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-        return {}, [Problem("metadata-unreadable", f"cannot read the Zenodo metadata: {reason}", file=str(path))]
+        return {}, [Problem("unreadable-file", f"cannot read the Zenodo metadata: {reason}", file=str(path))]
     if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
         data = data["metadata"]
     if not isinstance(data, dict):
-        return {}, [Problem("metadata-unreadable", "the Zenodo metadata must be a JSON object", file=str(path))]
+        return {}, [Problem("unreadable-file", "the Zenodo metadata must be a JSON object", file=str(path))]
     return data, check_metadata(data, str(path))
 
 
@@ -208,11 +206,6 @@ def placeholder_problems(metadata: dict, environment: str) -> list[Problem]:
                     suggestion="edit release.creators in params.yaml (family, given, orcid), then `dvc repro`")]
 
 
-def exit_code(problems: list[Problem]) -> int:
-    errors = [p for p in problems if p.severity == "error"]
-    return 1 if errors and all(p.code in DATA_CODES for p in errors) else 2
-
-
 @dataclass
 class Prepared:
     plan: Plan
@@ -237,7 +230,7 @@ def bundle_path(bundle: Path | None, root: Path) -> Path:
         release = load_params(root)["release"]
         return Path(root) / "dist" / f"{release['name']}-{release['version']}.zip"
     except (OSError, KeyError, TypeError, ValueError) as exc:
-        raise ProblemsFound([Problem("params-unreadable", f"cannot read release.name/version from params.yaml: {exc}",
+        raise ProblemsFound([Problem("unreadable-params", f"cannot read release.name/version from params.yaml: {exc}",
                                      file="params.yaml", suggestion="pass --bundle PATH")])
 
 
@@ -251,12 +244,12 @@ def _inputs(bundle: Path, metadata: Path, state: Path) -> tuple[ReleaseFile, dic
     try:
         state_data = load_state(state)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProblemsFound([Problem("state-unreadable", f"cannot read the deposit record: {exc}", file=str(state),
+        raise ProblemsFound([Problem("unreadable-file", f"cannot read the deposit record: {exc}", file=str(state),
                                      suggestion="restore it from git (`git checkout -- release/zenodo-deposits.json`)")])
     try:
         release = describe_file(bundle)
     except OSError as exc:
-        raise ProblemsFound([Problem("bundle-unreadable", f"cannot read the bundle: {exc}", file=str(bundle))])
+        raise ProblemsFound([Problem("unreadable-file", f"cannot read the bundle: {exc}", file=str(bundle))])
     return release, meta, state_data
 
 
@@ -298,4 +291,4 @@ def check_state_writable(state: Path) -> None:
     except OSError:
         writable = False
     if not writable:
-        raise ProblemsFound([Problem("state-unwritable", "cannot write the deposit record", file=str(state))])
+        raise ProblemsFound([Problem("unwritable-file", "cannot write the deposit record", file=str(state))])

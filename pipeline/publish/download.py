@@ -15,8 +15,8 @@ Nothing reaches the target folder until every check passed, in this order:
 
 The work happens in a hidden staging folder beside the target (pipeline.publish.place), which
 is then renamed into place, so the target is either absent, the old content, or the complete
-new package, never half. Every failure is a `Problem`; a code in `INPUT_CODES` means the input
-could not be reached or used (exit 2), any other means verification failed (exit 1).
+new package, never half. Every failure is a `Problem`; its code's exit class (pipeline/core/catalogue.py)
+says whether the input could not be reached or used (exit 2) or verification failed (exit 1).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
 from pipeline.core.http import Policy, Progress, Transport, url_allowed
-from pipeline.core.problems import Problem, ProblemsFound
+from pipeline.core.problems import Problem, ProblemsFound, exit_code  # noqa: F401 (exit_code: for callers)
 from pipeline.publish.archive import ZipLimits, extract_zip, inspect_zip
 from pipeline.publish.contents import (
     DESCRIPTOR,
@@ -49,14 +49,6 @@ from pipeline.publish.records import norm_version, release_file, zenodo_record, 
 
 API_ENV = "KETAMAP_ZENODO_API"
 DEADLINE_ENV = "KETAMAP_DOWNLOAD_DEADLINE"
-
-# These mean "could not get at the input" (exit 2); every other problem code means exit 1.
-INPUT_CODES = frozenset({
-    "usage", "not-found", "http-error", "unreachable", "no-release-file", "version-not-found",
-    "target-exists", "target-foreign", "target-unsafe", "insecure-url", "unreadable-input", "deadline-exceeded",
-    "no-space",
-})
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -97,10 +89,6 @@ class Downloaded:
     checks: list[str] = field(default_factory=list)
 
 
-def exit_code(problems: list[Problem]) -> int:
-    return 2 if any(p.code in INPUT_CODES for p in problems) else 1
-
-
 def refuse(code: str, message: str, **where) -> ProblemsFound:
     return ProblemsFound([Problem(code, message, **where)])
 
@@ -133,7 +121,7 @@ def classify(source: str, api: str | None = None) -> Source:
         for candidate in [path, *sorted(p for p in path.iterdir() if p.is_dir())]:
             if (candidate / DESCRIPTOR).is_file():
                 return Source("descriptor-file", str(candidate / DESCRIPTOR))
-        raise refuse("unreadable-input", f"the folder holds no {DESCRIPTOR}", file=text)
+        raise refuse("unreadable-package", f"the folder holds no {DESCRIPTOR}", file=text)
     if path.is_file():
         return Source("descriptor-file" if path.suffix == ".json" else "zip-file", str(path))
     raise refuse("usage", "not a Zenodo DOI or record, an https URL, or an existing file or folder", value=text,

@@ -27,7 +27,7 @@ class Getter:
         try:
             return json.loads(fetched.data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-            raise ProblemsFound([Problem("unreadable-input", f"the answer is not JSON: {type(error).__name__}",
+            raise ProblemsFound([Problem("unreadable-file", f"the answer is not JSON: {type(error).__name__}",
                                          file=url)])
 
     def fetch(self, url: str, dest: Path | None, *, params: dict | None = None, max_bytes: int | None = None,

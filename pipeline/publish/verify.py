@@ -11,15 +11,15 @@ from pathlib import Path
 from pipeline.contributions.intake import check_curation_paths, curation_folder
 from pipeline.contributions.package_index import PackageIndex
 from pipeline.contributions.rules import CheckedFile, _finish, check_file
-from pipeline.core.problems import Problem, ProblemsFound
+from pipeline.core.files import input_refusal
+from pipeline.core.problems import Problem, ProblemsFound, exit_code as problems_exit_code
 from pipeline.core.vocab import Vocabulary
 from pipeline.datapackage.validation import validate_package
 from pipeline.publish.contents import read_descriptor, resource_files
 from pipeline.publish.download import Limits, gather_zip, verify_staged
 from pipeline.publish.getter import offline_frictionless
 
-PACKAGE_UNREADABLE = frozenset({"not-found", "not-a-zip", "corrupt-zip", "unreadable-package", "zip-bomb",
-                                "unsafe-path", "bundle-layout", "unreadable-input", "bad-descriptor"})
+SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods")
 
 
 def is_package(path: Path) -> bool:
@@ -35,7 +35,11 @@ def check_package(path: Path) -> CheckedFile:
     if path.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory(prefix="ketamap-validate-") as staged:
             try:
-                gather_zip(path, Path(staged), Limits(), [])
+                try:
+                    gather_zip(path, Path(staged), Limits(), [])
+                except ProblemsFound as found:  # the zip cannot be opened as a release: unreadable input
+                    raise ProblemsFound([Problem("unreadable-package", "the zip cannot be opened as a release "
+                                                 "package", file=shown), *found.problems]) from None
                 verify_staged(Path(staged), validate_package, [], None)
                 checked.row_count = _findings_rows(Path(staged) / "datapackage.json")
                 problems = []
@@ -44,6 +48,8 @@ def check_package(path: Path) -> CheckedFile:
         return _finish(checked, problems, None, None)
     descriptor = path / "datapackage.json" if path.is_dir() else path
     if not descriptor.is_file():
+        if path.is_dir() and path.suffix.lower() in SHEET_SUFFIXES:  # `x.csv/` was meant as a file
+            return _finish(checked, [input_refusal(path, shown)], None, None)
         return _finish(checked, [Problem("not-found", "the folder has no datapackage.json", file=shown)], None, None)
     problems = _local_package_problems(descriptor)
     checked.row_count = _findings_rows(descriptor)
@@ -56,8 +62,7 @@ def _local_package_problems(descriptor: Path) -> list[Problem]:
     try:
         _, problems = resource_files(read_descriptor(descriptor))
     except ProblemsFound as found:
-        return [Problem(p.code, p.message, file=str(descriptor), column=p.column, value=p.value,
-                        suggestion=p.suggestion) for p in found.problems]
+        problems = found.problems
     if problems:
         return [Problem(p.code, p.message, file=str(descriptor), column=p.column, value=p.value,
                         suggestion=p.suggestion) for p in problems]
@@ -83,6 +88,8 @@ def findings_path(package: Path) -> Path | None:
 
 def _findings_rows(descriptor: Path) -> int:
     path = findings_path(descriptor)
+    if path is None or input_refusal(path) is not None:
+        return 0
     try:
         with open(path, "rb") as fh:
             return max(sum(1 for _ in fh) - 1, 0)
@@ -98,9 +105,7 @@ def validate_paths(paths: list[Path], package_findings: PackageIndex | list[dict
 
 
 def exit_code(files: list[CheckedFile]) -> int:
-    if any(f.unreadable or any(p.code in PACKAGE_UNREADABLE for p in f.problems) for f in files):
-        return 2
-    return 0 if all(f.valid for f in files) else 1
+    return problems_exit_code([p for f in files for p in f.problems])
 
 
 

@@ -439,7 +439,7 @@ def run_deposit(prepared: Prepared, token: str, log: Log, progress: Progress | N
     except requests.RequestException as exc:
         problem = Problem("deposit-failed", client.redact(f"{type(exc).__name__}: {exc}"))
     except OSError as exc:
-        problem = Problem("state-unwritable", client.redact(f"cannot write the deposit record: {exc}"),
+        problem = Problem("unwritable-file", client.redact(f"cannot write the deposit record: {exc}"),
                           file=str(prepared.state_path))
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         problem = Problem("deposit-failed", client.redact(f"Zenodo's answer is not shaped as documented "

@@ -1,256 +1,417 @@
-"""The hostile corpus for the publish layer (download, package validation, deposit, diff): every
-case is built here by code from the package `dvc repro` produced, never checked in.
+"""The hostile corpus for reading files: each case a file an attacker or a clumsy user sends.
 
-    python tests/hostile/build.py OUT    # writes each bundle case to OUT/, prints the count per class
+`python tests/hostile/build.py OUT [--slow] [--only=A,B]` writes the cases into OUT (nothing is committed: the
+cases are rebuilt in a temporary folder by tests/test_hostile_files.py, and the big ones by
+benchmarks/hostile_slow.py). Each `Case` says its class, the file name, how to build it, and
+what `ketamap validate` must answer: the exit code, the problem code in the message, and, for
+files that are read, how many rows.
 
-tests/test_hostile.py runs every case; each names its class, the exit code it must get and the
-problem code that must explain it.
+Classes: quotes (an unclosed quote swallows later lines), dimension (an .xlsx `<dimension>` or
+.ods repeat that lies about the size), nul (a NUL byte anywhere), formula (formula cells in
+workbooks), size (huge headers, cells, columns, rows), inflation (zip bombs), shared-strings
+(the .xlsx shared-string table as a bomb), special (FIFOs, devices, folders, symlinks).
+Workbooks are written by openpyxl, or are real openpyxl/LibreOffice files edited at the XML
+level (what a hand-crafted attack does); bombs are deflate streams built from repeated
+fully-flushed blocks, so a 1 GiB member costs a second to write.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
+import os
+import re
+import struct
 import sys
 import zipfile
-from collections import Counter
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-ROOT = Path(__file__).resolve().parents[2]
-NAME, VERSION = "ketamap", "0.1.0"
-TOP = f"{NAME}-{VERSION}"
-
-# ---------------------------------------------------------------------------------------------
-# Bundles with the release's shape (also used by tests/test_download.py)
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "fixtures" / "contrib"
+HEADER = "molecule,measure,direction,population,region,species,reference,qualifier,notes"
+COLUMNS = HEADER.split(",")
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def row(n: int, notes: str = "") -> str:
+    return f"BDNF,,increase,animal,HPC,rat,PMID:{n},,{notes}"
 
 
-def package_files(version: str = VERSION, descriptor_edit: Callable[[dict], None] | None = None) -> dict[str, bytes]:
-    descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
-    descriptor["version"] = version
-    files = {r["path"]: (ROOT / r["path"]).read_bytes() for r in descriptor["resources"]}
-    if descriptor_edit:
-        descriptor_edit(descriptor)
-    files["datapackage.json"] = (json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n").encode()
-    files.update({"README.md": b"# ketamap\n", "LICENSE": b"CC-BY-4.0\n", "CHANGELOG.md": b"## 0.1.0\n",
-                  "CITATION.cff": b"cff-version: 1.2.0\n"})
-    return files
-
-
-def with_checksums(files: dict[str, bytes]) -> dict[str, bytes]:
-    files = {k: v for k, v in files.items() if k != "SHA256SUMS"}
-    files["SHA256SUMS"] = "".join(f"{sha256(files[p])}  {p}\n" for p in sorted(files)).encode()
-    return files
-
-
-def rehash_descriptor(files: dict[str, bytes]) -> dict[str, bytes]:
-    """A tampering that also fixes datapackage.json's hashes (so only later checks can notice)."""
-    descriptor = json.loads(files["datapackage.json"])
-    for resource in descriptor["resources"]:
-        data = files[resource["path"]]
-        resource["hash"], resource["bytes"] = f"sha256:{sha256(data)}", len(data)
-    return {**files, "datapackage.json": (json.dumps(descriptor, indent=2) + "\n").encode()}
-
-
-def zip_bytes(entries: dict[str, bytes], top: str = TOP, mode: int = 0o100644) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(f"{top}/{name}" if top else name, date_time=(2026, 1, 1, 0, 0, 0))
-            info.create_system = 3
-            info.external_attr = mode << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entries[name])
-    return buffer.getvalue()
-
-
-def release_zip(version: str = VERSION) -> bytes:
-    return zip_bytes(with_checksums(package_files(version)), top=f"{NAME}-{version}")
-
-
-# ---------------------------------------------------------------------------------------------
-# The cases
+def good_rows(count: int, start: int = 1) -> list[str]:
+    return [row(n) for n in range(start, start + count)]
 
 
 @dataclass(frozen=True)
 class Case:
+    name: str                      # the file name written into the corpus folder
     klass: str
-    name: str
-    exit: int
-    code: str | None  # the problem code that must explain it (None: any, the exit code is the promise)
-    data: object = None
+    build: Callable[[Path], None]  # writes the file (or FIFO, link, folder) at the given path
+    exit: int                      # what `ketamap validate --no-package` must exit with
+    code: str | None               # a problem code the output must name (None: none expected)
+    rows: int | None = None        # for a file that is read: the rows it must report
+    slow: bool = False             # too big for the test suite: benchmarks/hostile_slow.py
 
 
-FSMONITOR = b"[core]\n\tfsmonitor = \"touch /tmp/ketamap-pwned; false\"\n"
-EXTRA_FILES = {
-    ".git/config (listed in SHA256SUMS)": (".git/config", FSMONITOR, True),
-    ".git/config (not listed)": (".git/config", FSMONITOR, False),
-    ".envrc (listed)": (".envrc", b"touch /tmp/ketamap-pwned\n", True),
-    ".envrc (not listed)": (".envrc", b"touch /tmp/ketamap-pwned\n", False),
-    "Makefile": ("Makefile", b"all:\n\ttouch /tmp/ketamap-pwned\n", True),
-    "an undeclared data file": ("data/extra.csv", b"a,b\n1,2\n", True),
-    "a script under reports/": ("reports/run.sh", b"#!/bin/sh\n", True),
-    "a forged download marker": (".ketamap-download.json", b'{"files": []}\n', True),
-    "a backup beside a resource": ("data/findings.csv.orig", b"x\n", True),
-    ".vscode/settings.json": (".vscode/settings.json", b'{"terminal.integrated.shellArgs.linux": ["-c"]}', True),
-}
-ROUTES = ("download zip url", "download local zip", "validate zip")
+def text(content: str, encoding: str = "utf-8") -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(content.encode(encoding))
 
 
-def extra_file_zip(name: str, data: bytes, listed: bool) -> bytes:
-    files = package_files()
-    if listed:
-        return zip_bytes(with_checksums({**files, name: data}))
-    return zip_bytes({**with_checksums(files), name: data})
+def raw(content: bytes) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(content)
 
 
-def undeclared_cases() -> list[Case]:
-    return [Case("undeclared files", f"{label} via {route}", 1, "undeclared-file", (route, *spec))
-            for label, spec in EXTRA_FILES.items() for route in ROUTES]
+# --- zips written by hand: members given as bytes, or as deflate streams built in blocks -----
 
 
-def remote_edit(kind: str, url: str) -> Callable[[dict], None]:
-    def edit(descriptor: dict) -> None:
-        findings = next(r for r in descriptor["resources"] if r["name"] == "findings")
-        if kind == "profile":
-            descriptor["profile"] = url
-        else:
-            findings[kind] = url
+@dataclass(frozen=True)
+class Deflated:
+    """A member's deflate stream, its CRC and its size, built without holding the inflated bytes."""
 
+    data: bytes
+    crc: int
+    size: int
+
+    @classmethod
+    def repeated(cls, prefix: bytes, block: bytes, count: int, suffix: bytes) -> "Deflated":
+        """prefix + block × count + suffix; after a full flush the compressor starts afresh, so the
+        block's compressed form is computed once and repeated."""
+        compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+        head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
+        first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+        again = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+        assert first == again
+        tail = compressor.compress(suffix) + compressor.flush()
+        crc = zlib.crc32(prefix)
+        for _ in range(count):
+            crc = zlib.crc32(block, crc)
+        crc = zlib.crc32(suffix, crc)
+        return cls(head + first * count + tail, crc, len(prefix) + len(block) * count + len(suffix))
+
+    @classmethod
+    def of(cls, data: bytes) -> "Deflated":
+        compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return cls(compressor.compress(data) + compressor.flush(), zlib.crc32(data), len(data))
+
+
+def write_zip(path: Path, members: dict[str, bytes | Deflated], declared: dict[str, int] | None = None) -> None:
+    """A zip of deflated members; `declared` overrides the uncompressed size a member claims (a lie)."""
+    out, central = io.BytesIO(), []
+    for name, member in members.items():
+        member = member if isinstance(member, Deflated) else Deflated.of(member)
+        size = (declared or {}).get(name, member.size)
+        encoded = name.encode()
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, member.crc, len(member.data), size,
+                              len(encoded), 0) + encoded + member.data)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, member.crc,
+                                   len(member.data), size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+    start = out.tell()
+    for entry in central:
+        out.write(entry)
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), out.tell() - start, start, 0))
+    path.write_bytes(out.getvalue())
+
+
+def xlsx_parts(rows: list[list[str]] | None = None) -> dict[str, bytes]:
+    """The parts of a real openpyxl workbook holding `rows` on a sheet 'findings'."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "findings"
+    for cells in rows if rows is not None else [COLUMNS, *(r.split(",") for r in good_rows(3))]:
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with zipfile.ZipFile(buffer) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def libreoffice_parts() -> dict[str, bytes]:
+    """The parts of a workbook LibreOffice wrote (it keeps text in xl/sharedStrings.xml, as Excel does)."""
+    with zipfile.ZipFile(FIXTURES / "libreoffice.xlsx") as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def xlsx_edited(edit: Callable[[dict[str, bytes]], None], rows=None) -> Callable[[Path], None]:
+    def build(path: Path) -> None:
+        parts = xlsx_parts(rows)
+        edit(parts)
+        write_zip(path, parts)
+    return build
+
+
+def ods_parts() -> dict[str, bytes]:
+    with zipfile.ZipFile(FIXTURES / "libreoffice.ods") as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def ods_edited(edit: Callable[[str], str]) -> Callable[[Path], None]:
+    def build(path: Path) -> None:
+        parts = ods_parts()
+        parts["content.xml"] = edit(parts["content.xml"].decode()).encode()
+        write_zip(path, parts)
+    return build
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def set_dimension(ref: str) -> Callable[[dict[str, bytes]], None]:
+    def edit(parts):
+        parts[SHEET] = re.sub(rb"<dimension ref=\"[^\"]*\"\s*/>", f'<dimension ref="{ref}"/>'.encode(), parts[SHEET])
     return edit
 
 
-REMOTE = {  # kind, where (None: the test server's URL), the problem code
-    "schema as an http URL to this machine": ("schema", None, "remote-reference"),
-    "schema as an https URL": ("schema", "https://example.org/schema.json", "remote-reference"),
-    "dialect as an http URL to this machine": ("dialect", None, "remote-reference"),
-    "schema as a file: URL": ("schema", "file:///etc/passwd", "remote-reference"),
-    "schema climbing out with ..": ("schema", "../../etc/passwd.json", "unsafe-path"),
-    "schema as an absolute path": ("schema", "/etc/passwd", "unsafe-path"),
-    "package profile as an http URL": ("profile", None, "remote-reference"),
-    "resource $schema as an http URL": ("$schema", None, "remote-reference"),
-}
-REMOTE_ROUTES = ("download zip url", "download descriptor url", "validate folder")
+def strip_refs(parts):
+    """Rows and cells without `r` (allowed: they count on from the previous one)."""
+    parts[SHEET] = re.sub(rb' r="[A-Z]*\d+"', b"", parts[SHEET])
 
 
-def remote_cases() -> list[Case]:
-    # `ketamap validate` calls a package with an unsafe path unreadable (exit 2), download calls it refused (1)
-    return [Case("remote references", f"{label} via {route}", 2 if code == "unsafe-path" and route == "validate folder"
-                 else 1, code, (route, kind, where))
-            for label, (kind, where, code) in REMOTE.items() for route in REMOTE_ROUTES]
+def replace_in_sheet(old: bytes, new: bytes) -> Callable[[dict[str, bytes]], None]:
+    """Edit the sheet's XML (openpyxl writes every text cell as an inline string)."""
+    def edit(parts):
+        assert old in parts[SHEET], old
+        parts[SHEET] = parts[SHEET].replace(old, new, 1)
+    return edit
 
 
-def transfer_cases() -> list[Case]:
+def sheet_rows(rows: int, width: int = 9) -> Callable[[dict[str, bytes]], None]:
+    """Replace the sheet's data by `rows` valid rows of inline strings (no shared strings needed)."""
+    def edit(parts):
+        body = [b'<row r="1">' + b"".join(_inline(f"{chr(65 + i)}1", c) for i, c in enumerate(COLUMNS[:width]))
+                + b"</row>"]
+        for n in range(2, rows + 2):
+            cells = row(n).split(",")[:width]
+            body.append(f'<row r="{n}">'.encode() + b"".join(_inline(f"{chr(65 + i)}{n}", c)
+                                                              for i, c in enumerate(cells) if c) + b"</row>")
+        parts[SHEET] = re.sub(rb"<sheetData>.*</sheetData>|<sheetData\s*/>", lambda _: b"<sheetData>"
+                              + b"".join(body) + b"</sheetData>", parts[SHEET], flags=re.S)
+    return edit
+
+
+def _inline(ref: str, value: str) -> bytes:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'.encode()
+
+
+def shared_string_bomb(size: int) -> Callable[[Path], None]:
+    """A workbook whose shared-string table holds one string of `size` characters (declared honestly)."""
+    def build(path: Path) -> None:
+        parts: dict = dict(libreoffice_parts())
+        strings = parts["xl/sharedStrings.xml"]
+        cut = strings.index(b"<si>")  # the bomb becomes string 0, which the header's first cell shows
+        parts["xl/sharedStrings.xml"] = Deflated.repeated(strings[:cut] + b"<si><t>", b"a" * (1 << 20), size >> 20,
+                                                          b"</t></si>" + strings[cut:])
+        write_zip(path, parts)
+    return build
+
+
+def inflation_bomb(size: int, part: str = "xl/media/padding.bin", base=xlsx_parts) -> Callable[[Path], None]:
+    """A valid workbook plus one member of `size` zero bytes (a 1 GiB member stores as ~1 MB)."""
+    def build(path: Path) -> None:
+        parts: dict = dict(base())
+        parts[part] = Deflated.repeated(b"", b"\0" * (1 << 20), size >> 20, b"")
+        write_zip(path, parts)
+    return build
+
+
+def lying_sheet(path: Path) -> None:
+    """A sheet that says it unzips to 1,000 bytes and inflates to 64 MiB."""
+    parts: dict = dict(xlsx_parts())
+    sheet = parts[SHEET]
+    cut = sheet.index(b"</sheetData>")
+    parts[SHEET] = Deflated.repeated(sheet[:cut], b"<row/>" * (1 << 16), 170, sheet[cut:])
+    write_zip(path, parts, declared={SHEET: 1000})
+
+
+def many_members(path: Path) -> None:
+    parts: dict = dict(xlsx_parts())
+    for n in range(12_000):
+        parts[f"xl/media/m{n}.bin"] = b""
+    write_zip(path, parts)
+
+
+def entity_bomb(path: Path) -> None:
+    """The billion laughs inside sharedStrings.xml."""
+    parts = xlsx_parts()
+    lol = "".join(f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10 if i else "lol"}">' for i in range(10))
+    parts["xl/sharedStrings.xml"] = (f'<?xml version="1.0"?><!DOCTYPE sst [{lol}]>'
+                                     '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                     '<si><t>&l9;</t></si></sst>').encode()
+    write_zip(path, parts)
+
+
+# --- special files ------------------------------------------------------------------------------
+
+
+def fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def link_to(target: str) -> Callable[[Path], None]:
+    return lambda path: path.symlink_to(target)
+
+
+def folder(path: Path) -> None:
+    path.mkdir()
+
+
+def link_to_fifo(path: Path) -> None:
+    os.mkfifo(path.with_name(path.name + ".real"))
+    path.symlink_to(path.name + ".real")
+
+
+H = HEADER + "\n"
+WIDE = 200_000
+
+
+def cases() -> list[Case]:
+    long_cell = "x" * 40_000
     return [
-        Case("transfers", "a server dripping a byte every 2 s (library)", 2, "deadline-exceeded", "library"),
-        Case("transfers", "a server dripping a byte every 2 s (ketamap download --deadline)", 2,
-             "deadline-exceeded", "cli"),
-        Case("transfers", "a server dripping a byte every 2 s (KETAMAP_DOWNLOAD_DEADLINE)", 2,
-             "deadline-exceeded", "env"),
-        Case("transfers", "Retry-After far beyond the cap", 2, "http-error", "99999"),
-        Case("transfers", "Retry-After as an HTTP-date in the past", 0, None, "Wed, 21 Oct 2015 07:28:00 GMT"),
-        Case("transfers", "Retry-After with a non-ASCII digit", 0, None, "\u00b2"),
-        Case("transfers", "Retry-After negative", 0, None, "-5"),
-        Case("transfers", "Retry-After garbage", 0, None, "soon"),
+        # quotes: the issue's file (4 rows, 2 bad) and its kin, in each text encoding
+        Case("quote-issue.csv", "quotes", text(H + "\n".join([row(1), row(2, '"Müller'), row(3), row(4, 'x"')]) + "\n"),
+             2, "unclosed-quote"),
+        Case("quote-misplaced.csv", "quotes", text(H + row(1, '"a"b') + "\n"), 2, "misplaced-quote"),
+        Case("quote-eof.csv", "quotes", text(H + "\n".join([row(1), row(2), row(3, '"unclosed'), row(4)]) + "\n"),
+             2, "unclosed-quote"),
+        Case("quote-last-line.csv", "quotes", text(H + row(1) + "\n" + row(2, '"open')), 2, "unclosed-quote"),
+        Case("quote-header.csv", "quotes", text('"molecule,measure\n' + "\n".join(good_rows(3)) + "\n"),
+             2, "unclosed-quote"),
+        Case("quote-semicolon.csv", "quotes", text((H + "\n".join(good_rows(2)) + '\n"x;\n').replace(",", ";"),
+                                                   "cp1252"), 2, "unclosed-quote"),
+        Case("quote-utf16.txt", "quotes", raw(b"\xff\xfe" + (H + row(1) + "\n" + row(2, '"x') + "\n" + row(3) + "\n")
+                                               .replace(",", "\t").encode("utf-16-le")), 2, "unclosed-quote"),
+        Case("quote-closed-ok.csv", "quotes", text(H + row(1, '"two\nlines"') + "\n" + row(2) + "\n"), 0, None, 2),
+        # dimension: the sheet says it is smaller (or larger) than it is
+        Case("dimension-understated.xlsx", "dimension",
+             xlsx_edited(set_dimension("A1:I2"), [COLUMNS, *(r.split(",") for r in good_rows(40))]), 0, None, 40),
+        Case("dimension-one-cell.xlsx", "dimension",
+             xlsx_edited(set_dimension("A1"), [COLUMNS, *(r.split(",") for r in good_rows(5))]), 0, None, 5),
+        Case("dimension-overstated.xlsx", "dimension", xlsx_edited(set_dimension("A1:XFD1048576")), 0, None, 3),
+        Case("dimension-no-refs.xlsx", "dimension", xlsx_edited(strip_refs), 0, None, 3),
+        Case("dimension-ods-repeated-blank.ods", "dimension", ods_edited(lambda x: x.replace(
+            "</table:table>", '<table:table-row table:number-rows-repeated="1048000"><table:table-cell '
+            'table:number-columns-repeated="16384"/></table:table-row></table:table>', 1)), 0, None, 3),
+        Case("dimension-ods-repeated-rows.ods", "dimension", ods_edited(lambda x: re.sub(
+            r"(<table:table-row[^>]*)>((?:(?!<table:table-row).)*?PMID:35546951)",
+            r'\1 table:number-rows-repeated="3000000">\2', x, count=1, flags=re.S)), 2, "too-many-rows"),
+        # nul: anywhere, not only in the first 64 KiB
+        Case("nul-late.csv", "nul", raw((H + "\n".join(good_rows(3000)) + "\n").encode() + b"BDNF\x00,,\n"),
+             2, "nul-byte"),
+        Case("nul-last-byte.csv", "nul", raw((H + "\n".join(good_rows(3))).encode() + b"\x00"), 2, "nul-byte"),
+        Case("nul-header.csv", "nul", raw(b"molecule\x00," + (H[9:] + row(1) + "\n").encode()), 2, "nul-byte"),
+        Case("nul-utf16.txt", "nul", raw(b"\xff\xfe" + (H + row(1) + "\n" + "BDNF\x00\n").replace(",", "\t")
+                                         .encode("utf-16-le")), 2, "nul-byte"),
+        Case("nul-cp1252.csv", "nul", raw((H + row(1, "Müller") + "\n").encode("cp1252") + b"a\x00b\n"), 2, "nul-byte"),
+        # formula: a cell whose stored type is a formula
+        Case("formula-openpyxl.xlsx", "formula", lambda p: p.write_bytes((FIXTURES / "formula.xlsx").read_bytes()),
+             1, "formula-cell"),
+        Case("formula-libreoffice.ods", "formula", lambda p: p.write_bytes((FIXTURES / "formula.ods").read_bytes()),
+             1, "formula-cell"),
+        Case("formula-cached-value.xlsx", "formula", xlsx_edited(replace_in_sheet(
+            b'<c r="F2" t="inlineStr"><is><t>rat</t></is></c>',
+            b'<c r="F2" t="str"><f>HYPERLINK("https://example.org","rat")</f><v>rat</v></c>')),
+             1, "formula-cell"),
+        Case("formula-shared.xlsx", "formula", xlsx_edited(lambda parts: _formula_everywhere(parts)), 1, "formula-cell"),
+        # size: huge header, cells, columns, rows
+        Case("header-131073.csv", "size", text("molecule," + "h" * 131_073 + "\n" + row(1) + "\n"), 2, "header-too-long"),
+        Case("header-131073.xlsx", "size", xlsx_edited(lambda _: None, [["molecule", "h" * 131_073], ["BDNF", "x"]]),
+             2, "header-too-long"),
+        Case("header-5000.xlsx", "size", xlsx_edited(lambda _: None, [["molecule", "h" * 5000], ["BDNF", "x"]]),
+             2, "header-too-long"),
+        Case("header-5000.ods", "size", ods_edited(lambda x: x.replace(">molecule<", ">" + "h" * 5000 + "<", 1)),
+             2, "header-too-long"),
+        Case("header-quoted-huge.csv", "size", text('"' + "h" * 200_000 + '",molecule\n' + row(1) + "\n"),
+             2, "header-too-long"),
+        Case("cell-40000.csv", "size", text(H + row(1, long_cell) + "\n" + row(2) + "\n"), 1, "cell-too-long"),
+        Case("cell-40000-quoted.csv", "size", text(H + row(1, '"' + long_cell + '"') + "\n"), 1, "cell-too-long"),
+        Case("cell-40000-inline.xlsx", "size", xlsx_edited(replace_in_sheet(
+            b"<t>PMID:2</t></is></c>", b"<t>PMID:2</t></is></c>" + _inline("I2", long_cell))),
+             1, "cell-too-long"),
+        Case("cell-40000.ods", "size", ods_edited(lambda x: x.replace("Female only", long_cell, 1)),
+             1, "cell-too-long"),
+        Case("columns-200000.csv", "size", text(",".join(f"c{i}" for i in range(WIDE)) + "\n" + "x," * WIDE + "\n"),
+             2, "too-many-columns"),
+        Case("columns-200000-rows.csv", "size", text(H + row(1) + "," * WIDE + "x\n"), 2, "too-many-columns"),
+        Case("columns-xlsx-far-cell.xlsx", "size", xlsx_edited(replace_in_sheet(b"</row>", b'<c r="XFD1" '
+             b't="inlineStr"><is><t>far</t></is></c></row>')), 2, "too-many-columns"),
+        Case("columns-ods-repeated.ods", "size", ods_edited(lambda x: x.replace(
+            "<table:table-cell", '<table:table-cell table:number-columns-repeated="20000"', 1)), 2, "too-many-columns"),
+        Case("rows-xlsx-far-row.xlsx", "size", xlsx_edited(replace_in_sheet(b"</sheetData>", b'<row r="99999999">'
+             b'<c r="A99999999" t="inlineStr"><is><t>BDNF</t></is></c></row></sheetData>')), 2, "too-many-rows"),
+        Case("rows-csv-3m.csv", "size", text(H + "\n" * 3_000_000), 2, "too-many-rows"),
+        # inflation: zips that unzip to far more than they store
+        Case("inflate-1gib.xlsx", "inflation", inflation_bomb(1 << 30), 2, "workbook-too-large"),
+        Case("inflate-1gib.ods", "inflation", inflation_bomb(1 << 30, "Pictures/padding.bin", ods_parts),
+             2, "workbook-too-large"),
+        Case("inflate-lying-size.xlsx", "inflation", lying_sheet, 2, "unreadable-file"),
+        Case("inflate-members.xlsx", "inflation", many_members, 2, "workbook-too-large"),
+        Case("inflate-entities.xlsx", "inflation", entity_bomb, 2, "unreadable-file"),
+        # shared-strings: one huge string
+        Case("shared-400mb.xlsx", "shared-strings", shared_string_bomb(400 << 20), 2, "shared-strings-too-large"),
+        Case("shared-1m-chars.xlsx", "shared-strings", shared_string_bomb(1 << 20), 2, "shared-strings-too-large"),
+        # special: never opened, refused at once
+        Case("fifo.csv", "special", fifo, 2, "not-a-file"),
+        Case("fifo.xlsx", "special", fifo, 2, "not-a-file"),
+        Case("zero.csv", "special", link_to("/dev/zero"), 2, "not-a-file"),
+        Case("urandom.ods", "special", link_to("/dev/urandom"), 2, "not-a-file"),
+        Case("null.tsv", "special", link_to("/dev/null"), 2, "not-a-file"),
+        Case("folder.csv", "special", folder, 2, "not-a-file"),
+        Case("link-to-fifo.csv", "special", link_to_fifo, 2, "not-a-file"),
+        Case("dangling.csv", "special", link_to("/nonexistent/x.csv"), 2, "not-found"),
+        # slow: the issue's sizes (benchmarks/hostile_slow.py)
+        Case("slow-dimension-1m.xlsx", "dimension", xlsx_edited(lambda parts: (sheet_rows(1_000_000)(parts),
+                                                                               set_dimension("A1:I2")(parts))),
+             0, None, 1_000_000, slow=True),
+        Case("slow-columns-200000.csv", "size", text(",".join(f"c{i}" for i in range(WIDE)) + "\n"
+                                                     + ",".join(["x"] * WIDE) + "\n"), 2, "too-many-columns", slow=True),
+        Case("slow-nul-at-80mb.csv", "nul", lambda p: _big_csv(p, 80 << 20, row(9, "a\x00b")), 2, "nul-byte",
+             slow=True),
+        Case("slow-quote-at-80mb.csv", "quotes", lambda p: _big_csv(p, 80 << 20, row(9, '"open')), 2,
+             "unclosed-quote", slow=True),
+        Case("slow-valid-80mb.csv", "size", lambda p: _big_csv(p, 80 << 20, row(99_999_999)), 0, None, slow=True),
+        Case("slow-file-300mb.csv", "size", lambda p: _big_csv(p, 300 << 20, row(9)), 2, "file-too-large", slow=True),
     ]
 
 
-def replace_cases() -> list[Case]:
-    return [
-        Case("replace", "--to . --replace in a folder of the user's files", 2, "target-unsafe", "cwd"),
-        Case("replace", "--to .. --replace", 2, "target-unsafe", "parent"),
-        Case("replace", "--replace over a folder with the user's files", 2, "target-foreign", "foreign"),
-        Case("replace", "--replace over a placed folder that gained a file", 2, "target-foreign", "gained"),
-        Case("replace", "--replace over a placed folder with a file in a new subfolder", 2, "target-foreign",
-             "gained-nested"),
-        Case("replace", "--replace over a symlink to a folder", 2, "target-foreign", "symlink"),
-        Case("replace", "--replace over a placed folder", 0, None, "placed"),
-    ]
+def _formula_everywhere(parts: dict[str, bytes]) -> None:
+    """Every species cell a shared formula (the master and its dependants, as Excel writes a fill-down)."""
+    sheet = parts[SHEET]
+    sheet = sheet.replace(b'<c r="F2" t="inlineStr"><is><t>rat</t></is></c>',
+                          b'<c r="F2" t="str"><f t="shared" ref="F2:F4" si="0">LOWER("RAT")</f><v>rat</v></c>', 1)
+    for n in (3, 4):
+        sheet = sheet.replace(f'<c r="F{n}" t="inlineStr"><is><t>rat</t></is></c>'.encode(),
+                              f'<c r="F{n}" t="str"><f t="shared" si="0"/><v>rat</v></c>'.encode(), 1)
+    parts[SHEET] = sheet
 
 
-def staging_cases() -> list[Case]:
-    return [
-        Case("staging", "SIGTERM during a transfer removes the staging folder", 143, None, "sigterm"),
-        Case("staging", "a staging folder left by a killed run is swept", 0, None, "stale"),
-        Case("staging", "a staging folder of a live run is left alone", 0, None, "live"),
-    ]
+def _big_csv(path: Path, size: int, last: str) -> None:
+    """`size` bytes of valid rows (each a distinct finding), then the row `last`."""
+    with open(path, "wb") as fh:
+        fh.write(H.encode())
+        written, start = 0, 1
+        while written < size:
+            block = ("\n".join(good_rows(10_000, start)) + "\n").encode()
+            fh.write(block)
+            written, start = written + len(block), start + 10_000
+        fh.write(last.encode() + b"\n")
 
 
-BAD_TOKENS = {
-    "a trailing line break inside": "tok-Zq81xN3v\nPp0sECRET",
-    "a carriage return": "tok-Zq81xN3v\rPp0sECRET",
-    "a tab": "tok-Zq81xN3v\tPp0sECRET",
-    "a space": "tok-Zq81xN3v Pp0sECRET",
-    "an escape character": "tok-Zq81xN3v\x1b[2JPp0sECRET",
-    "a DEL": "tok-Zq81xN3v\x7fPp0sECRET",
-    "a non-ASCII letter": "tok-Zq81xN3vöPp0sECRET",
-    "a zero-width space": "tok-Zq81xN3v\u200bPp0sECRET",
-}
-
-
-def token_cases() -> list[Case]:
-    return [Case("token", f"ZENODO_TOKEN with {label}", 2, "token-malformed", token)
-            for label, token in BAD_TOKENS.items()]
-
-
-MARKDOWN_VALUES = {
-    "a javascript: link": "[click](javascript:alert(1))",
-    "an image": "![x](http://127.0.0.1/track.png)",
-    "an HTML tag": "<img src=x onerror=alert(1)>",
-    "a script tag": "<script>alert(1)</script>",
-    "an autolink": "<javascript:alert(1)>",
-    "an entity": "&lt;b&gt;",
-    "a table break": "a | b\nc",
-    "code": "`rm -rf`",
-    "a reference link": "[x][1]\n\n[1]: javascript:alert(1)",
-}
-
-
-def markdown_cases() -> list[Case]:
-    return [Case("markdown", f"diff --format markdown: {label}", 0, None, value)
-            for label, value in MARKDOWN_VALUES.items()]
-
-
-def deposit_cases() -> list[Case]:
-    return [
-        Case("deposit metadata", "--production with the placeholder creator", 1, "placeholder-creator",
-             ("--production", "--publish")),
-        Case("deposit metadata", "--production --dry-run with the placeholder creator", 1, "placeholder-creator",
-             ("--production", "--dry-run")),
-        Case("deposit metadata", "--production, the placeholder spaced and cased differently", 1,
-             "placeholder-creator", ("--production", "--dry-run", "maintainers,   KETAMAP")),
-        Case("deposit metadata", "sandbox --dry-run with the placeholder creator warns", 0, "placeholder-creator",
-             ("--dry-run",)),
-    ]
-
-
-def all_cases() -> list[Case]:
-    return (undeclared_cases() + remote_cases() + transfer_cases() + replace_cases() + staging_cases()
-            + token_cases() + markdown_cases() + deposit_cases())
-
-
-def counts() -> dict[str, int]:
-    return dict(Counter(case.klass for case in all_cases()))
-
-
-def main(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for label, (name, data, listed) in EXTRA_FILES.items():
-        safe = "".join(c if c.isalnum() else "-" for c in label).strip("-")
-        (out / f"undeclared-{safe}.zip").write_bytes(extra_file_zip(name, data, listed))
-    for label, (kind, where, _) in REMOTE.items():
-        safe = "".join(c if c.isalnum() else "-" for c in label).strip("-")
-        files = package_files(descriptor_edit=remote_edit(kind, where or "http://127.0.0.1:9/x.json"))
-        (out / f"remote-{safe}.zip").write_bytes(zip_bytes(with_checksums(files)))
-    for klass, count in counts().items():
-        print(f"{klass}: {count}")
+def build(folder: Path, slow: bool = False, only: set[str] | None = None) -> list[Case]:
+    """Write the fast cases (with `slow`, the slow ones; with `only`, those named) into `folder`;
+    a case already there is kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen = [case for case in cases() if (case.name in only if only else case.slow == slow)]
+    for case in chosen:
+        if not os.path.lexists(folder / case.name):
+            case.build(folder / case.name)
+    return chosen
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "hostile-corpus"))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    named = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--only=")), "")
+    out = Path(args[0]) if args else Path("hostile-corpus")
+    for case in build(out, "--slow" in sys.argv, set(filter(None, named.split(",")))):
+        print(f"{case.klass:15} {case.name:35} exit {case.exit} {case.code or ''}")

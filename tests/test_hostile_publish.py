@@ -1,4 +1,4 @@
-"""The hostile corpus of the publish layer (tests/hostile/build.py), run case by case: each gets its
+"""The hostile corpus of the publish layer (tests/hostile/publish.py), run case by case: each gets its
 promised exit code and problem code, no traceback, and leaves every folder as it was."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fake_zenodo import FakeZenodo
-from hostile.build import (
+from hostile.publish import (
     ROOT,
     TOP,
     all_cases,
@@ -305,7 +305,7 @@ def test_corpus_covers_every_class():
 
 
 def test_the_builder_writes_the_bundle_cases(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "tests" / "hostile" / "build.py"), str(tmp_path)],
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "hostile" / "publish.py"), str(tmp_path)],
                           capture_output=True, text=True, check=True)
     assert "undeclared files: 30" in done.stdout
     assert len(list(tmp_path.glob("*.zip"))) == 18
