@@ -1,5 +1,6 @@
 """A real HTTP server on 127.0.0.1 for download and fetch tests: routes answer with set bodies,
-failures first, optional truncation and delay. The `server` fixture lives in conftest.py."""
+failures first, optional truncation, delay and drip (one byte every `drip` seconds, as a server
+that never quite stops answering). The `server` fixture lives in conftest.py."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ class Route:
     """What the server answers for one path; `fail` answers are given first, one per request."""
 
     def __init__(self, body: bytes = b"", status: int = 200, headers: dict | None = None,
-                 fail: list[int] | None = None, truncate: int = 0, delay: float = 0.0):
+                 fail: list[int] | None = None, truncate: int = 0, delay: float = 0.0, drip: float = 0.0,
+                 fail_headers: dict | None = None):
         self.body, self.status, self.headers = body, status, headers or {}
-        self.fail, self.truncate, self.delay = list(fail or []), truncate, delay
+        self.fail, self.truncate, self.delay, self.drip = list(fail or []), truncate, delay, drip
+        self.fail_headers = fail_headers or {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -30,8 +33,22 @@ class Handler(BaseHTTPRequestHandler):
         if route.delay:
             time.sleep(route.delay)
         if route.fail:
-            return self._answer(route.fail.pop(0), b"try later")
+            return self._answer(route.fail.pop(0), b"try later", route.fail_headers)
+        if route.drip:
+            return self._drip(route)
         self._answer(route.status, route.body, route.headers, route.truncate)
+
+    def _drip(self, route):
+        self.send_response(route.status)
+        self.send_header("Content-Length", str(len(route.body)))
+        self.end_headers()
+        try:
+            for index in range(len(route.body)):
+                self.wfile.write(route.body[index:index + 1])
+                self.wfile.flush()
+                time.sleep(route.drip)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _answer(self, status, body, headers=None, truncate=0):
         self.send_response(status)

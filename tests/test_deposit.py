@@ -412,8 +412,21 @@ def test_new_version_of_an_outdated_record_explains_what_to_fix(fake, release):
 @pytest.mark.parametrize("header, expected", [("7", 7.0), ("²", None), ("soon", None), ("", None)])
 def test_retry_after_header_is_read_as_seconds_or_ignored(header, expected):
     # '²' is a digit to str.isdigit but not to float(): a server sending it must not crash the deposit
-    import requests
+    from pipeline.core.http import retry_after
 
-    response = requests.Response()
-    response.headers["Retry-After"] = header
-    assert zenodo._retry_after(response) == expected
+    assert retry_after(header) == expected
+
+
+def test_upload_reports_progress_through_the_callback(fake, release):
+    from pipeline.publish.deposition import prepare
+    from pipeline.publish.zenodo import run_deposit
+
+    bundle = release.prepare("0.1.0")
+    prepared = prepare(production=False, publish=True, bundle=bundle, metadata=release.metadata,
+                       state=release.state, api=fake.api)
+    events = []
+    outcome = run_deposit(prepared, TOKEN, log=lambda text: None, progress=lambda *event: events.append(event))
+    assert outcome.published
+    uploads = [e for e in events if e[0] == f"uploading {bundle.name}"]
+    assert uploads[0] == (f"uploading {bundle.name}", bundle.stat().st_size, 0)
+    assert sum(moved for _, _, moved in uploads) == bundle.stat().st_size

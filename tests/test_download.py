@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hostile.publish import package_files, rehash_descriptor, release_zip, sha256, with_checksums, zip_bytes
 from local_http import Handler, serve
 from pipeline.cli.app import app
-from pipeline.publish.download import Limits, download
-from pipeline.core.problems import exit_code
+from pipeline.publish.download import Limits, download, exit_code
+from pipeline.publish.place import MARKER
 from pipeline.core.problems import Problem, ProblemsFound
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,51 +31,6 @@ NO_SLEEP = lambda seconds: None  # noqa: E731
 
 # ---------------------------------------------------------------------------------------------
 # Bundles with the release's shape, built from the package `dvc repro` produced in this repository
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def package_files(version: str = VERSION) -> dict[str, bytes]:
-    descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
-    descriptor["version"] = version
-    files = {r["path"]: (ROOT / r["path"]).read_bytes() for r in descriptor["resources"]}
-    files["datapackage.json"] = (json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n").encode()
-    files.update({"README.md": b"# ketamap\n", "LICENSE": b"CC-BY-4.0\n", "CHANGELOG.md": b"## 0.1.0\n",
-                  "CITATION.cff": b"cff-version: 1.2.0\n"})
-    return files
-
-
-def with_checksums(files: dict[str, bytes]) -> dict[str, bytes]:
-    files = {k: v for k, v in files.items() if k != "SHA256SUMS"}
-    files["SHA256SUMS"] = "".join(f"{sha256(files[p])}  {p}\n" for p in sorted(files)).encode()
-    return files
-
-
-def rehash_descriptor(files: dict[str, bytes]) -> dict[str, bytes]:
-    """A tampering that also fixes datapackage.json's hashes (so only later checks can notice)."""
-    descriptor = json.loads(files["datapackage.json"])
-    for resource in descriptor["resources"]:
-        data = files[resource["path"]]
-        resource["hash"], resource["bytes"] = f"sha256:{sha256(data)}", len(data)
-    return {**files, "datapackage.json": (json.dumps(descriptor, indent=2) + "\n").encode()}
-
-
-def zip_bytes(entries: dict[str, bytes], top: str = TOP, mode: int = 0o100644) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(f"{top}/{name}" if top else name, date_time=(2026, 1, 1, 0, 0, 0))
-            info.create_system = 3
-            info.external_attr = mode << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entries[name])
-    return buffer.getvalue()
-
-
-def release_zip(version: str = VERSION) -> bytes:
-    return zip_bytes(with_checksums(package_files(version)), top=f"{NAME}-{version}")
 
 
 def add_entry(archive: bytes, name: str, data: bytes, mode: int = 0o100644) -> bytes:
@@ -89,28 +45,43 @@ def add_entry(archive: bytes, name: str, data: bytes, mode: int = 0o100644) -> b
 
 
 def bomb_zip(size: int) -> bytes:
-    """A good bundle plus one highly compressible entry of `size` zero bytes, written streaming."""
-    buffer = io.BytesIO(release_zip())
+    """A good bundle whose README.md (a file whose size nothing declares) is `size` zero bytes."""
+    files = with_checksums(package_files())
+    buffer = io.BytesIO(zip_bytes({k: v for k, v in files.items() if k != "README.md"}))
     with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open(f"{TOP}/data/padding.csv", "w", force_zip64=True) as entry:
+        with archive.open(f"{TOP}/README.md", "w", force_zip64=True) as entry:
             block = bytes(1 << 20)
             for _ in range(size >> 20):
                 entry.write(block)
     return buffer.getvalue()
 
 
-def lying_size_zip() -> bytes:
-    """An entry whose headers declare 1000 bytes while its deflate stream holds 8 MiB."""
-    name = f"{TOP}/data/liar.csv"
-    archive = bytearray(add_entry(release_zip(), name, bytes(8 << 20)))
+def patch_sizes(archive: bytes, name: str, size: int) -> bytes:
+    """Rewrite the uncompressed size that the zip headers declare for entry `name`."""
+    data = bytearray(archive)
     # uncompressed size: offset 22 in a local header (name at 30), 24 in a central one (name at 46)
     for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
-        start = archive.find(signature)
+        start = data.find(signature)
         while start != -1:
-            if archive[start + name_at:start + name_at + len(name)] == name.encode():
-                archive[start + size_at:start + size_at + 4] = struct.pack("<I", 1000)
-            start = archive.find(signature, start + 4)
-    return bytes(archive)
+            if data[start + name_at:start + name_at + len(name)] == name.encode():
+                data[start + size_at:start + size_at + 4] = struct.pack("<I", size)
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+def lying_size_zip() -> bytes:
+    """findings.csv's headers declare the size datapackage.json declares; its deflate stream holds 8 MiB."""
+    files = with_checksums(package_files())
+    declared = len(files["data/findings.csv"])
+    files["data/findings.csv"] = bytes(8 << 20)
+    return patch_sizes(zip_bytes(files), f"{TOP}/data/findings.csv", declared)
+
+
+def oversized_resource_zip() -> bytes:
+    """findings.csv unpacks to more bytes than datapackage.json declares for it."""
+    files = package_files()
+    files["data/findings.csv"] += b"x" * 5000
+    return zip_bytes(with_checksums(files))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,7 +147,10 @@ def fetch(source: str, to: Path, **kwargs) -> tuple[int, list[Problem]]:
 
 def assert_is_release(folder: Path, version: str = VERSION) -> None:
     expected = with_checksums(package_files(version))
-    assert snapshot(folder) == {**{name: data for name, data in expected.items()}, "data": None}
+    placed = snapshot(folder)
+    marker = json.loads(placed.pop(MARKER))
+    assert placed == {**{name: data for name, data in expected.items()}, "data": None}
+    assert marker["files"] == sorted(expected) and marker["version"] == version
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +191,7 @@ def test_datapackage_url_fetches_each_resource_relative_to_it(server, tmp_path):
         serve(server, f"/releases/v0.1.0/{name}", data)
     result = cli(f"{server.base}/releases/v0.1.0/datapackage.json", "--to", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    assert sorted(snapshot(tmp_path / "out")) == ["data", *sorted(f"data/{r}.csv" for r in RESOURCES),
+    assert sorted(snapshot(tmp_path / "out")) == [MARKER, "data", *sorted(f"data/{r}.csv" for r in RESOURCES),
                                                    "datapackage.json"]
     assert "/releases/v0.1.0/data/findings.csv" in server.hits
 
@@ -289,7 +263,7 @@ def test_same_release_again_is_exit_0_and_changes_nothing(server, tmp_path):
     assert snapshot(tmp_path) == before
 
 
-def test_other_content_in_target_is_refused_unless_replace(server, tmp_path):
+def test_other_content_in_target_is_refused_even_with_replace(server, tmp_path):
     url = serve(server, f"/{TOP}.zip", release_zip())
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine")
@@ -298,9 +272,29 @@ def test_other_content_in_target_is_refused_unless_replace(server, tmp_path):
     assert result.exit_code == 2 and "target-exists" in result.output
     assert snapshot(tmp_path) == before
     result = cli(url, "--to", str(tmp_path / "out"), "--replace")
+    assert result.exit_code == 2 and "[target-foreign]" in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_replace_replaces_a_folder_an_earlier_download_placed(server, tmp_path):
+    (tmp_path / "old.zip").write_bytes(release_zip("0.0.9"))
+    assert cli(str(tmp_path / "old.zip"), "--to", str(tmp_path / "out")).exit_code == 0
+    url = serve(server, f"/{TOP}.zip", release_zip())
+    assert cli(url, "--to", str(tmp_path / "out")).exit_code == 2
+    result = cli(url, "--to", str(tmp_path / "out"), "--replace")
     assert result.exit_code == 0, result.output
     assert_is_release(tmp_path / "out")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.zip", "out"]
+
+
+def test_replace_refuses_a_placed_folder_that_gained_a_file(server, tmp_path):
+    (tmp_path / "old.zip").write_bytes(release_zip("0.0.9"))
+    assert cli(str(tmp_path / "old.zip"), "--to", str(tmp_path / "out")).exit_code == 0
+    (tmp_path / "out" / "analysis.R").write_text("my work")
+    before = snapshot(tmp_path)
+    result = cli(serve(server, f"/{TOP}.zip", release_zip()), "--to", str(tmp_path / "out"), "--replace")
+    assert result.exit_code == 2 and "[target-foreign]" in result.output and "analysis.R" in result.output
+    assert snapshot(tmp_path) == before
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,6 +338,7 @@ HOSTILE = {
     "not a zip": (lambda: b"<html>Service moved</html>", "not-a-zip", "not a zip"),
     "zip bomb": (lambda: bomb_zip(300 << 20), "zip-bomb", "expands"),
     "declared sizes lie": (lying_size_zip, "corrupt-zip", "damaged"),
+    "resource larger than declared": (oversized_resource_zip, "zip-bomb", "datapackage.json declares"),
 }
 
 
@@ -376,7 +371,7 @@ def test_zip_bomb_stays_small_on_the_wire(hostile_archives):
     archive = hostile_archives.get("zip bomb") or HOSTILE["zip bomb"][0]()
     assert len(archive) < 2 << 20
     with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-        assert zf.getinfo(f"{TOP}/data/padding.csv").file_size == 300 << 20
+        assert zf.getinfo(f"{TOP}/README.md").file_size == 300 << 20
 
 
 def test_tampered_zip_fails_zenodo_md5_before_anything_is_unpacked(server, tmp_path):
@@ -538,10 +533,14 @@ def test_validator_is_injectable_and_its_errors_block_the_download(server, tmp_p
     assert not (tmp_path / "out").exists()
 
 
-def test_progress_bar_does_not_change_the_result(server, tmp_path):
+def test_progress_reports_each_step_and_does_not_change_the_result(server, tmp_path):
     url = serve(server, f"/{TOP}.zip", release_zip())
-    assert fetch(url, tmp_path / "out", progress=True) == (0, [])
+    events = []
+    assert fetch(url, tmp_path / "out", progress=lambda *event: events.append(event)) == (0, [])
     assert_is_release(tmp_path / "out")
+    labels = list(dict.fromkeys(label for label, _, _ in events))
+    assert labels == [f"{TOP}.zip", "unpacking", "validating the package"]
+    assert sum(moved for label, _, moved in events if label == f"{TOP}.zip") == len(release_zip())
 
 
 def test_invenio_rdm_shaped_record_files_are_understood():
@@ -588,3 +587,50 @@ def test_release_bundle_built_by_dvc_repro_downloads_and_matches_the_package(tmp
     descriptor = json.loads((ROOT / "datapackage.json").read_text())
     for resource in descriptor["resources"]:
         assert sha256((tmp_path / "out" / resource["path"]).read_bytes()) == resource["hash"].split(":", 1)[1]
+
+
+def _download_on_a_terminal(url: str, to: Path, *extra: str) -> bytes:
+    """Run `ketamap download` with stderr on a pseudo-terminal; what it drew there."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    import threading
+
+    master, slave = pty.openpty()
+    ketamap = Path(sys.executable).with_name("ketamap")
+    drawn = bytearray()
+
+    def drain() -> None:  # a terminal nobody reads fills up and blocks the writer
+        while True:
+            try:
+                block = os.read(master, 65536)
+            except OSError:
+                return
+            if not block:
+                return
+            drawn.extend(block)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    done = subprocess.run([str(ketamap), "download", url, "--to", str(to), *extra], stdout=subprocess.PIPE,
+                          stderr=slave, timeout=120)
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    assert done.returncode == 0, bytes(drawn)
+    return bytes(drawn)
+
+
+def test_progress_is_drawn_on_a_terminal_and_silent_with_quiet(server, tmp_path):
+    url = serve(server, f"/{TOP}.zip", release_zip())
+    drawn = _download_on_a_terminal(url, tmp_path / "a")
+    assert b"validating the package" in drawn or b"unpacking" in drawn or TOP.encode() in drawn
+    assert _download_on_a_terminal(url, tmp_path / "b", "--quiet") == b""
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(server, tmp_path):
+    url = serve(server, f"/{TOP}.zip", release_zip())
+    result = cli(url, "--to", str(tmp_path / "out"))
+    assert result.exit_code == 0 and "\x1b[" not in result.output

@@ -74,6 +74,7 @@ def deposit(
                                help="Where deposits are recorded for the next release."),
     api: Optional[str] = typer.Option(None, "--api", envvar="KETAMAP_ZENODO_API", show_envvar=True,
                                       help="Zenodo API base URL (overrides --sandbox/--production)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No upload progress bar on stderr."),
 ) -> None:
     """Deposit the release bundle on Zenodo: a new deposition the first time, a new version after.
 
@@ -84,7 +85,7 @@ def deposit(
     from pipeline.cli.deposit import deposit_command
 
     raise typer.Exit(deposit_command(production=production, publish=publish, dry_run=dry_run, bundle=bundle,
-                                 metadata=metadata, state=state, api=api))
+                                     metadata=metadata, state=state, api=api, quiet=quiet))
 
 
 @app.command(rich_help_panel=MAINTAIN)
@@ -202,7 +203,11 @@ def download(
                                                                   "(any DOI of the concept); elsewhere, require it."),
     zenodo_api: Optional[str] = typer.Option(None, "--zenodo-api", envvar="KETAMAP_ZENODO_API", show_envvar=True,
                                              help="Zenodo API base (default https://zenodo.org/api)."),
-    replace: bool = typer.Option(False, "--replace", help="Replace a target folder that holds something else."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a folder an earlier `ketamap download` placed "
+                                                            "(never one holding other files)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar on stderr."),
+    deadline: Optional[float] = typer.Option(None, "--deadline", envvar="KETAMAP_DOWNLOAD_DEADLINE",
+                                             help="Give up a transfer after this many seconds (default 6 h)."),
 ) -> None:
     """Download a release, verify every checksum and validate it; only then move it into the target folder.
 
@@ -212,7 +217,7 @@ def download(
     """
     from pipeline.cli.download import download_command
 
-    raise typer.Exit(download_command(source, to, version, zenodo_api, replace))
+    raise typer.Exit(download_command(source, to, version, zenodo_api, replace, quiet, deadline))
 
 
 # --- jats: fetch-source, reconcile (pipeline.sources) ---------------------------------------

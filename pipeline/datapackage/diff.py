@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import posixpath
+import re
 import subprocess
 import zipfile
 from dataclasses import dataclass, field
@@ -113,8 +114,13 @@ class _GitReader(_Reader):
         return _git(self.repo, "show", f"{self.rev}:{target}")
 
 
-class _GitError(Exception):
-    pass
+class _GitError(ProblemsFound):
+    """git failed: a Problem like any other (callers reword it for the revision they asked about)."""
+
+    def __init__(self, message: str):
+        super().__init__([Problem("git-failed", f"git could not read it: {message}",
+                                  suggestion="check the revision with `git log --oneline`")])
+        self.message = message
 
 
 def _git(repo: Path, *args: str) -> bytes:
@@ -220,10 +226,10 @@ def read_version(spec: str, repo: Path = Path(".")) -> PackageVersion:
     """Read one version of the package; every way it can fail becomes an `unreadable-package` Problem."""
     try:
         return _read_version(spec, repo)
+    except _GitError as error:
+        raise _unreadable(spec, f"git could not read it: {error.message}")
     except ProblemsFound:
         raise
-    except _GitError as error:
-        raise _unreadable(spec, f"git could not read it: {error}")
     except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, csv.Error) as error:
         raise _unreadable(spec, f"cannot read the package: {type(error).__name__}: {error}")
 
@@ -414,12 +420,26 @@ def render_json(diff: PackageDiff) -> str:
     return json.dumps(as_json(diff), ensure_ascii=False, indent=2) + "\n"
 
 
+_MD_SPECIAL = frozenset("\\`*[]<>!|~&")
+
+
 def _md(value: str) -> str:
-    return (value or "").replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text shown literally in markdown: every character that could open a link, an image, an HTML
+    tag, code or emphasis is backslash-escaped (so `[x](javascript:…)` stays text), newlines become spaces."""
+    text = (value or "").replace("\r", " ").replace("\n", " ")
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in text)
+
+
+def _md_code(value: str) -> str:
+    """A field name as inline code, whatever backticks it holds."""
+    text = (value or "").replace("\r", " ").replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return (["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return (["| " + " | ".join(_md(h) for h in header) + " |", "|" + " --- |" * len(header)]
             + ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows])
 
 
@@ -428,14 +448,14 @@ def render_markdown(diff: PackageDiff, heading_level: int = 3) -> str:
     h = "#" * heading_level
     lines: list[str] = []
     for r in diff.resources.values():
-        title = r.name.capitalize()
+        title = _md(r.name.capitalize())
         if r.identical:
             lines += [f"{h} {title}", "", f"No changes ({r.rows_new} rows).", ""]
             continue
         lines += [f"{h} {title}", "", f"{_counts(r)}.", ""]
         if r.fields_added or r.fields_removed:
-            lines += [f"- column added: `{f}`" for f in r.fields_added]
-            lines += [f"- column removed: `{f}`" for f in r.fields_removed]
+            lines += [f"- column added: {_md_code(f)}" for f in r.fields_added]
+            lines += [f"- column removed: {_md_code(f)}" for f in r.fields_removed]
             lines.append("")
         columns = SUMMARY_FIELDS.get(r.name)
         for label, rows in (("Added", r.added), ("Removed", r.removed)):

@@ -15,7 +15,9 @@ from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem, ProblemsFound, exit_code as problems_exit_code
 from pipeline.core.vocab import Vocabulary
 from pipeline.datapackage.validation import validate_package
+from pipeline.publish.contents import read_descriptor, resource_files
 from pipeline.publish.download import Limits, gather_zip, verify_staged
+from pipeline.publish.getter import offline_frictionless
 
 SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods")
 
@@ -49,9 +51,23 @@ def check_package(path: Path) -> CheckedFile:
         if path.is_dir() and path.suffix.lower() in SHEET_SUFFIXES:  # `x.csv/` was meant as a file
             return _finish(checked, [input_refusal(path, shown)], None, None)
         return _finish(checked, [Problem("not-found", "the folder has no datapackage.json", file=shown)], None, None)
-    problems = validate_package(descriptor)
+    problems = _local_package_problems(descriptor)
     checked.row_count = _findings_rows(descriptor)
     return _finish(checked, problems, None, None)
+
+
+def _local_package_problems(descriptor: Path) -> list[Problem]:
+    """A package on disk: its resource, schema and dialect references local and safe, then validated
+    with nothing fetched."""
+    try:
+        _, problems = resource_files(read_descriptor(descriptor))
+    except ProblemsFound as found:
+        problems = found.problems
+    if problems:
+        return [Problem(p.code, p.message, file=str(descriptor), column=p.column, value=p.value,
+                        suggestion=p.suggestion) for p in problems]
+    with offline_frictionless():
+        return validate_package(descriptor)
 
 
 def findings_path(package: Path) -> Path | None:

@@ -11,74 +11,85 @@
 Zenodo keeps one open draft per concept, so a run that stopped midway leaves a draft and the
 next run resumes it: the draft's id goes into the state file the moment it exists. The state
 file (`release/zenodo-deposits.json`, committed) records, per environment, the concept and the
-latest published record so the next release knows what to make a new version of.
+latest published record so the next release knows what to make a new version of. What is sent
+is prepared and checked offline first (pipeline.publish.deposition).
 
-The token travels only in the `Authorization: Bearer` header, never in a URL, and is scrubbed
-from every message this module produces.
+Requests go through the one transport (pipeline.core.http): retries on 429 / 5xx / connection
+errors with backoff and Retry-After, links followed only on the API's own host. The token travels
+only in the `Authorization: Bearer` header, never in a URL, and is scrubbed, in every escaping,
+from every message this module produces. A failure is a `ZenodoError`, a `ProblemsFound`.
 """
 
 from __future__ import annotations
 
-import email.utils
-import hashlib
 import json
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 
-from pipeline.core.files import atomic_write_text
-from pipeline.core.problems import Problem
+from pipeline.core.http import Clock, CountingReader, GaveUp, Policy, Progress, Retry, Transport, connection_reason, \
+    same_origin
+from pipeline.core.problems import Problem, ProblemsFound
+from pipeline.publish.deposition import (
+    TOKEN_ENV,
+    Plan,
+    Prepared,
+    ReleaseFile,
+    save_state,
+    token_help,
+)
 
-SANDBOX_API = "https://sandbox.zenodo.org/api"
-PRODUCTION_API = "https://zenodo.org/api"
 STATE_PATH = Path("release/zenodo-deposits.json")
-TOKEN_ENV = "ZENODO_TOKEN"
 API_ENV = "KETAMAP_ZENODO_API"
 
-# Zenodo refuses to publish without these (developers.zenodo.org, "Deposit metadata").
-REQUIRED_METADATA = ("upload_type", "title", "creators", "description", "publication_date")
-
 Log = Callable[[str], None]
-
-
-def token_help(environment: str) -> str:
-    site = "https://sandbox.zenodo.org" if environment == "sandbox" else "https://zenodo.org"
-    return (f"create a personal access token at {site}/account/settings/applications/tokens/new/ "
-            "with the scopes deposit:write and deposit:actions (the sandbox and zenodo.org have "
-            "separate accounts and tokens), then put it in the environment without echoing it, "
-            f"e.g. `read -rs {TOKEN_ENV} && export {TOKEN_ENV}`")
 
 
 def default_sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-class ZenodoError(Exception):
+def redact(text: str, secret: str | None) -> str:
+    """`text` without `secret` in any form it could take there: raw, repr-, JSON- or URL-escaped."""
+    if not secret:
+        return text
+    forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], quote(secret, safe=""), quote(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        if form:
+            text = text.replace(form, "***")
+    return text
+
+
+class ZenodoError(ProblemsFound):
     """A request that failed for good: which step, the HTTP status, and what Zenodo said."""
 
-    def __init__(self, step: str, status: int | None, message: str, details: Iterable[str] = ()):
-        self.step = step
-        self.status = status
-        self.message = message
-        self.details = list(details)
-        super().__init__(str(self))
+    def __init__(self, step: str, status: int | None, message: str, details: Iterable[str] = (),
+                 suggestion: str | None = None):
+        Exception.__init__(self)
+        self.step, self.status, self.message = step, status, message
+        self.details, self.suggestion = list(details), suggestion
 
-    def __str__(self) -> str:
+    @property
+    def problems(self) -> list[Problem]:
+        return [Problem("deposit-failed", self.text(), suggestion=self.suggestion)]
+
+    def text(self) -> str:
         status = f"HTTP {self.status}" if self.status is not None else "no response"
         text = f"{self.step} failed ({status}): {self.message}"
         if self.details:
             text += "".join(f"\n    - {d}" for d in self.details)
         return text
 
+    def __str__(self) -> str:
+        return self.text()
+
 
 class _BearerAuth(requests.auth.AuthBase):
-    """Set as session.auth so that ~/.netrc cannot replace the header, and requests drops it
-    on a redirect to another host."""
+    """Set as session.auth so that ~/.netrc cannot replace the header."""
 
     def __init__(self, token: str):
         self._token = token
@@ -89,93 +100,93 @@ class _BearerAuth(requests.auth.AuthBase):
 
 
 class ZenodoClient:
-    """A thin client: one `requests.Session`, bounded retries on 429 / 5xx / connection errors."""
+    """A thin client on the one transport: bounded retries on 429 / 5xx / connection errors."""
 
     def __init__(self, api: str, token: str, *, sleep: Callable[[float], None] | None = None,
                  log: Log = lambda message: None, tries: int = 5, base_delay: float = 1.0,
                  max_delay: float = 60.0, max_retry_after: float = 300.0,
-                 timeout: tuple[float, float] = (15.0, 600.0)):
+                 timeout: tuple[float, float] = (15.0, 600.0), progress: Progress | None = None):
         self.api = api.rstrip("/")
         self._token = token
-        self._sleep = sleep if sleep is not None else (lambda seconds: default_sleep(seconds))
         self._log = log
+        self.progress = progress
         self.tries = tries
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.max_retry_after = max_retry_after
-        self.timeout = timeout
-        self.session = requests.Session()
-        self.session.auth = _BearerAuth(token)
-        self.session.headers["Accept"] = "application/json"
-        origin = urlsplit(self.api)
-        self._origin = (origin.scheme, origin.netloc)
+        session = requests.Session()
+        session.auth = _BearerAuth(token)
+        self.transport = Transport(
+            Policy(timeout, tries - 1, base_delay, max_delay, max_retry_after, 3, None),
+            sleep=sleep if sleep is not None else (lambda seconds: default_sleep(seconds)),
+            session=session, allowed=same_origin(self.api), headers={"Accept": "application/json"})
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def redact(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        return redact(text, self._token)
 
     def url(self, path: str) -> str:
         return f"{self.api}/{path.lstrip('/')}"
 
     def check_link(self, url: str) -> str:
         """Follow only links on the API's own host: the token must not travel elsewhere."""
-        parts = urlsplit(url)
-        if (parts.scheme, parts.netloc) != self._origin:
-            raise ZenodoError("following a link", None,
-                              f"Zenodo returned a link to another host ({parts.netloc}); refusing to send the token there")
+        if not self.transport.allowed(url):
+            raise ZenodoError("following a link", None, "Zenodo returned a link to another host "
+                              f"({self.redact(url.split('/')[2] if url.count('/') >= 2 else url)}); "
+                              "refusing to send the token there")
         return url
+
+    def _attempt(self, step: str, method: str, url: str, expect: tuple[int, ...], clock: Clock, upload: Path | None,
+                 **kwargs) -> requests.Response | Retry:
+        try:
+            if upload is not None:
+                with open(upload, "rb") as fh:  # reopened per attempt: a retry resends from byte 0
+                    body = CountingReader(fh, upload.stat().st_size, self.progress, f"uploading {upload.name}")
+                    _, response = self.transport.open(method, url, clock, data=body,
+                                                      headers={"Content-Type": "application/octet-stream"})
+            else:
+                _, response = self.transport.open(method, url, clock, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            return Retry(Problem("deposit-failed", self.redact(f"could not reach Zenodo ({connection_reason(exc)})")),
+                         detail=ZenodoError(step, None, self.redact(f"could not reach Zenodo ({connection_reason(exc)})")))
+        except ProblemsFound as found:
+            raise ZenodoError(step, None, self.redact(found.problems[0].message)) from None
+        if response.status_code in expect:
+            return response
+        error = self._error(step, response)
+        if response.status_code == 429 or response.status_code >= 500:
+            from pipeline.core.http import retry_after
+
+            wait = retry_after(response.headers.get("Retry-After")) if response.status_code == 429 else None
+            return Retry(error.problems[0], response.status_code, wait, error)
+        raise error
 
     def request(self, step: str, method: str, url: str, *, expect: tuple[int, ...],
                 json_body: object = None, params: dict | None = None,
                 upload: Path | None = None) -> requests.Response:
-        error: ZenodoError
-        for attempt in range(1, self.tries + 1):
-            try:
-                if upload is not None:
-                    with open(upload, "rb") as fh:  # reopened per attempt: a retry resends from byte 0
-                        response = self.session.request(
-                            method, url, data=fh, timeout=self.timeout,
-                            headers={"Content-Type": "application/octet-stream"})
-                else:
-                    response = self.session.request(method, url, json=json_body, params=params,
-                                                    timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                error = ZenodoError(step, None, self.redact(_connection_reason(exc)))
-                delay = self._backoff(attempt)
-            else:
-                if response.status_code in expect:
-                    return response
-                error = self._error(step, response)
-                if response.status_code == 429:
-                    delay = _retry_after(response)
-                    if delay is None:
-                        delay = self._backoff(attempt)
-                    elif delay > self.max_retry_after:
-                        error.message += (f" Zenodo asks to wait {delay:.0f} s (rate limit: 100 "
-                                          "requests/min, 5000/hour); run the command again later.")
-                        raise error
-                elif response.status_code >= 500:
-                    delay = self._backoff(attempt)
-                else:
-                    raise error
-            if attempt == self.tries:
-                error.message += f" (gave up after {self.tries} tries)"
-                raise error
-            said = f"HTTP {error.status} {error.message.rstrip('.')}" if error.status else error.message
-            self._log(f"{step}: {said}; retrying in {delay:g} s (try {attempt + 1} of {self.tries})")
-            self._sleep(delay)
-        raise AssertionError("unreachable")
+        kwargs = {} if upload is not None else {"json": json_body, "params": params}
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        def retrying(retry: Retry, number: int, delay: float) -> None:
+            error = retry.detail
+            said = f"HTTP {error.status} {error.message.rstrip('.')}" if error.status else error.message
+            self._log(f"{step}: {said}; retrying in {delay:g} s (try {number} of {self.tries})")
+
+        try:
+            return self.transport.retrying(lambda clock: self._attempt(step, method, url, expect, clock, upload,
+                                                                       **kwargs), url, on_retry=retrying)
+        except GaveUp as failed:
+            error = failed.last.detail
+            if failed.why == "wait":
+                error.message += (f" Zenodo asks to wait {failed.last.wait:.0f} s (rate limit: 100 "
+                                  "requests/min, 5000/hour); run the command again later.")
+            else:
+                error.message += f" (gave up after {failed.attempts} tries)"
+            raise error from None
 
     def _error(self, step: str, response: requests.Response) -> ZenodoError:
         message = response.reason or "error"
         details: list[str] = []
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if isinstance(body, dict):
             message = str(body.get("message") or message)
@@ -186,14 +197,13 @@ class ZenodoClient:
                     details.append(f"{where}: {text}" if where else str(text))
                 else:
                     details.append(str(item))
-        return ZenodoError(step, response.status_code, self.redact(message),
-                           [self.redact(d) for d in details])
+        return ZenodoError(step, response.status_code, self.redact(message), [self.redact(d) for d in details])
 
     def json(self, step: str, method: str, url: str, *, expect: tuple[int, ...], **kwargs) -> dict | list:
         response = self.request(step, method, url, expect=expect, **kwargs)
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ZenodoError(step, response.status_code, "Zenodo's answer was not JSON") from None
 
     # -- the documented endpoints -------------------------------------------------------------
@@ -245,183 +255,6 @@ class ZenodoClient:
     def publish(self, deposition_id: int) -> dict:
         return self.json(f"publishing deposition {deposition_id}", "POST",
                          self.url(f"deposit/depositions/{deposition_id}/actions/publish"), expect=(202,))
-
-
-def _connection_reason(exc: Exception) -> str:
-    text = str(exc)
-    # urllib3 wraps the useful part ("Connection refused", "timed out") at the end.
-    tail = text.rsplit(": ", 1)[-1].strip(" ')\"") if ": " in text else text
-    return f"could not reach Zenodo ({type(exc).__name__}: {tail[:200]})"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-# -- inputs -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReleaseFile:
-    path: Path
-    name: str
-    size: int
-    sha256: str
-    md5: str
-
-
-def describe_file(path: Path) -> ReleaseFile:
-    sha256, md5 = hashlib.sha256(), hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            sha256.update(block)
-            md5.update(block)
-    return ReleaseFile(Path(path), Path(path).name, Path(path).stat().st_size,
-                       sha256.hexdigest(), md5.hexdigest())
-
-
-def load_metadata(path: Path) -> tuple[dict, list[Problem]]:
-    """Read `.zenodo.json` (the metadata object itself, or wrapped in {"metadata": ...})."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}, [Problem("metadata-missing", "the Zenodo metadata file does not exist", file=str(path),
-                            suggestion="run `dvc repro` to generate .zenodo.json, or pass --metadata PATH")]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return {}, [Problem("unreadable-file", f"cannot read the Zenodo metadata: {exc}", file=str(path))]
-    if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
-        data = data["metadata"]
-    if not isinstance(data, dict):
-        return {}, [Problem("unreadable-file", "the Zenodo metadata must be a JSON object", file=str(path))]
-    return data, check_metadata(data, str(path))
-
-
-def check_metadata(metadata: dict, file: str | None = None) -> list[Problem]:
-    problems = []
-    for key in REQUIRED_METADATA:
-        if not metadata.get(key):
-            problems.append(Problem("metadata-required", f"Zenodo requires '{key}' to publish", file=file,
-                                    column=key, suggestion="regenerate .zenodo.json with `dvc repro`"))
-    creators = metadata.get("creators")
-    if creators and (not isinstance(creators, list)
-                     or not all(isinstance(c, dict) and c.get("name") for c in creators)):
-        problems.append(Problem("metadata-creators", "each creator needs a 'name' (\"Family, Given\")",
-                                file=file, column="creators"))
-    if metadata.get("access_right", "open") in ("open", "embargoed") and not metadata.get("license"):
-        problems.append(Problem("metadata-required", "an open record needs a 'license'", file=file,
-                                column="license", suggestion="use \"cc-by-4.0\""))
-    return problems
-
-
-# -- state ------------------------------------------------------------------------------------
-
-
-def load_state(path: Path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    return data
-
-
-def state_text(state: dict) -> str:
-    return json.dumps(state, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def save_state(path: Path, state: dict) -> None:
-    atomic_write_text(Path(path), state_text(state))
-
-
-# -- plan -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Plan:
-    environment: str
-    api: str
-    action: str  # "create", "newversion" or "resume"
-    files: list[ReleaseFile]
-    metadata: dict
-    publish: bool
-    concept_record_id: int | None = None
-    from_record_id: int | None = None
-    draft_id: int | None = None
-    expected_deletions: list[str] = field(default_factory=list)
-
-    def as_text(self) -> str:
-        lines = [f"Zenodo deposit plan ({self.environment}, {self.api})"]
-        if self.action == "create":
-            lines.append("  1. create a new deposition (first release: a new concept record)")
-        elif self.action == "newversion":
-            lines.append(f"  1. new version of concept {self.concept_record_id} "
-                         f"(from latest published record {self.from_record_id}); read the draft from links.latest_draft")
-        else:
-            lines.append(f"  1. resume the open draft {self.draft_id}"
-                         + (f" of concept {self.concept_record_id}" if self.concept_record_id else ""))
-        if self.expected_deletions:
-            lines.append("  2. delete inherited files not in this release: " + ", ".join(self.expected_deletions))
-        else:
-            lines.append("  2. delete any inherited file that is not in this release")
-        lines.append("  3. upload (PUT to the draft's bucket; a same-named file is replaced):")
-        for f in self.files:
-            lines.append(f"       {f.name}  {f.size} bytes  sha256 {f.sha256}")
-        lines.append("  4. PUT the full metadata:")
-        lines.extend("       " + line for line in json.dumps(self.metadata, indent=2, sort_keys=True,
-                                                              ensure_ascii=False).splitlines())
-        if self.publish:
-            lines.append("  5. publish (a DOI is minted; a published version cannot be deleted)")
-        else:
-            lines.append("  5. leave the draft unpublished (pass --publish to publish)")
-        lines.append("Dry run: nothing was sent to Zenodo.")
-        return "\n".join(lines)
-
-
-def make_plan(files: list[ReleaseFile], metadata: dict, entry: dict, *, environment: str, api: str,
-              publish: bool) -> Plan:
-    names = {f.name for f in files}
-    draft = entry.get("open_draft") or {}
-    plan = Plan(environment, api, "create", files, metadata, publish,
-                concept_record_id=entry.get("concept_record_id"), from_record_id=entry.get("record_id"))
-    if draft.get("id"):
-        plan.action, plan.draft_id = "resume", draft["id"]
-    elif entry.get("record_id"):
-        plan.action = "newversion"
-        plan.expected_deletions = sorted(set(entry.get("files") or []) - names)
-    return plan
-
-
-def plan_problems(plan: Plan, entry: dict) -> list[Problem]:
-    """Refuse what would make a confusing record: a re-deposit of a published version, or a
-    bundle that does not carry the metadata's version."""
-    problems = []
-    version = plan.metadata.get("version")
-    if plan.action == "newversion" and version and version == entry.get("version"):
-        problems.append(Problem(
-            "version-already-deposited",
-            f"version {version} is already published on {plan.environment} as record "
-            f"{entry.get('record_id')} (DOI {entry.get('doi')})",
-            suggestion="bump release.version in params.yaml and run `dvc repro` before depositing"))
-    if version:
-        for f in plan.files:
-            if f.name.endswith(".zip") and str(version) not in f.name:
-                problems.append(Problem(
-                    "bundle-version-mismatch",
-                    f"the bundle {f.name} does not carry version {version} of the metadata",
-                    file=str(f.path), suggestion="run `dvc repro` so the bundle and .zenodo.json agree"))
-    return problems
 
 
 # -- the deposit --------------------------------------------------------------------------------
@@ -584,3 +417,45 @@ def deposit(plan: Plan, client: ZenodoClient, state: dict, state_path: Path, log
     return Outcome(published, True, entry, dropped)
 
 
+
+
+def _hint(error: ZenodoError, plan: Plan, state_path: Path) -> str:
+    if error.status in (401, 403):
+        return f"check {TOKEN_ENV}: " + token_help(plan.environment)
+    if error.status == 400 and error.step.startswith("creating a new version"):
+        return (f"Zenodo makes new versions only of the latest published one; if a version was "
+                f"published outside ketamap, put its id as {plan.environment}.record_id in {state_path}")
+    return "run the same command again: it resumes the open draft instead of making another"
+
+
+def run_deposit(prepared: Prepared, token: str, log: Log, progress: Progress | None = None) -> Outcome:
+    """The deposit as planned; every failure a ProblemsFound (exit 1) with the fix, the token scrubbed."""
+    client = ZenodoClient(prepared.plan.api, token, log=log, progress=progress)
+    try:
+        return deposit(prepared.plan, client, prepared.state, prepared.state_path, log=log)
+    except ZenodoError as error:
+        error.suggestion = error.suggestion or _hint(error, prepared.plan, prepared.state_path)
+        raise
+    except requests.RequestException as exc:
+        problem = Problem("deposit-failed", client.redact(f"{type(exc).__name__}: {exc}"))
+    except OSError as exc:
+        problem = Problem("unwritable-file", client.redact(f"cannot write the deposit record: {exc}"),
+                          file=str(prepared.state_path))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        problem = Problem("deposit-failed", client.redact(f"Zenodo's answer is not shaped as documented "
+                                                          f"({type(exc).__name__}: {exc})"),
+                          suggestion="run the same command again; if it persists, check the draft on the Zenodo "
+                          "web page")
+    raise ProblemsFound([problem])
+
+
+def outcome_lines(outcome: Outcome, environment: str, state: Path) -> list[str]:
+    if outcome.published:
+        e = outcome.entry
+        return [f"published version {e.get('version')} on {environment}: DOI {e.get('doi')} "
+                f"(record {e.get('record_id')}; all versions: {e.get('concept_doi')})",
+                f"recorded in {state}; commit it so the next release becomes a new version of this one"]
+    draft = outcome.draft
+    link = (draft.get("links") or {}).get("html") or f"deposition {draft.get('id')}"
+    return [f"draft {draft.get('id')} is ready for review: {link}",
+            "not published; run again with --publish to publish it"]

@@ -32,24 +32,45 @@ def source_urls(pmcid: str, server: str = "auto", europepmc_url: str | None = No
     return [(name, urls[name]) for name in chosen]
 
 
+MAX_BYTES = 64 * 1024 * 1024  # a JATS article with its tables is a few megabytes
+
+
 def download(url: str, timeout: float) -> bytes:
-    """The body of a 200 answer; OSError (with a sentence for people) for anything else."""
+    """The body of a 200 answer through the one transport (pipeline.core.http): 429/5xx retried twice,
+    the whole transfer within 10 × `timeout`; OSError (with a sentence for people) for anything else."""
     import requests
 
+    from pipeline.core.http import GaveUp, Policy, Transport, connection_reason, status_retry
+
+    transport = Transport(Policy(timeout=(timeout, timeout), retries=2, deadline=10 * timeout),
+                          headers={"User-Agent": "ketamap fetch-source"})
+
+    def attempt(clock):
+        try:
+            final, response = transport.open("GET", url, clock, stream=True)
+        except requests.exceptions.Timeout:
+            raise OSError(f"no answer within {timeout:g} s") from None
+        except requests.exceptions.ConnectionError as error:
+            if "resolve" in connection_reason(error):
+                raise OSError("the host name could not be resolved (no internet?)") from None
+            raise OSError("the server could not be reached (no internet, or the address is wrong)") from None
+        except requests.exceptions.RequestException as error:
+            raise OSError(f"the request failed ({type(error).__name__})") from None
+        with response:
+            retry = status_retry(response, final)
+            if retry:
+                return retry
+            if response.status_code != 200:
+                raise OSError(f"the server answered HTTP {response.status_code}")
+            try:
+                return transport.read_body(response, final, clock, None, max_bytes=MAX_BYTES).data
+            except requests.exceptions.RequestException as error:
+                raise OSError(f"the transfer broke off ({type(error).__name__})") from None
+
     try:
-        response = requests.get(url, timeout=timeout, headers={"User-Agent": "ketamap fetch-source"})
-    except requests.exceptions.Timeout:
-        raise OSError(f"no answer within {timeout:g} s") from None
-    except requests.exceptions.ConnectionError as error:
-        reason = str(error.args[0] if error.args else error)
-        if "Name or service not known" in reason or "Temporary failure in name resolution" in reason:
-            raise OSError("the host name could not be resolved (no internet?)") from None
-        raise OSError("the server could not be reached (no internet, or the address is wrong)") from None
-    except requests.exceptions.RequestException as error:
-        raise OSError(f"the request failed ({type(error).__name__})") from None
-    if response.status_code != 200:
-        raise OSError(f"the server answered HTTP {response.status_code}")
-    return response.content
+        return transport.retrying(attempt, url)
+    except GaveUp as failed:
+        raise OSError(f"the server answered HTTP {failed.last.status} ({failed.attempts} attempts)") from None
 
 
 def check_payload(data: bytes, table_label: str, name: str) -> None:
