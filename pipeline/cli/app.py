@@ -7,6 +7,7 @@ data is invalid or verification failed, 2 usage error or unreadable input.
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -60,6 +61,23 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except RecursionError:  # deeply nested JSON or YAML in an input: refused, not a traceback
+        from pipeline.cli.problems import report as report_problems
+        from pipeline.core.problems import Problem
+
+        sys.exit(report_problems([Problem("unreadable-file", "an input nests too deeply to be read (JSON or YAML "
+                                          "nested thousands of levels)", suggestion="check the file; a data "
+                                          "package, its schemas and metadata nest a few levels only")]))
+    except Exception as error:  # a bug, not bad input: say so briefly; KETAMAP_DEBUG=1 shows the traceback
+        import os
+
+        if os.environ.get("KETAMAP_DEBUG"):
+            raise
+        from pipeline.cli.problems import report as report_problems
+        from pipeline.core.problems import Problem
+
+        sys.exit(report_problems([Problem("internal-error", f"{type(error).__name__}: {error}",
+                                          suggestion="please report it; KETAMAP_DEBUG=1 shows the details")]))
 
 
 @app.command(rich_help_panel=MAINTAIN)
@@ -410,9 +428,12 @@ def report(
     Example: ketamap report --out /tmp/map && xdg-open /tmp/map/evidence-map.html
     """
     from pipeline.cli.problems import report as report_problems
-    from pipeline.core.problems import ProblemsFound
+    from pipeline.core.problems import Problem, ProblemsFound
     from pipeline.report.evidence_map import draw
 
+    if out.exists() and (not out.is_dir() or not os.access(out, os.W_OK | os.X_OK)):
+        raise typer.Exit(report_problems([Problem("unwritable-file", "--out must be a folder this user can write",
+                                                  file=str(out), suggestion="give a folder (it is created if missing)")]))
     try:
         written = draw(Path("."), out, data)
     except ProblemsFound as found:

@@ -76,6 +76,7 @@ class _Drawing:
     def text(self, x, y, s, **kw):
         kw.setdefault("fontsize", FONT)
         kw.setdefault("va", "center")
+        kw.setdefault("parse_math", False)  # a label with $…$ in it is drawn as written, never as mathtext
         self.ax.text(x, y, s, **kw)
 
     def box(self, x, y, w, h, **kw):
