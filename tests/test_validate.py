@@ -124,7 +124,7 @@ def test_metrics_summary_is_committed_and_counts_the_published_tables():
 
 
 def test_validate_package_applies_the_domain_rules_with_its_own_tables(tmp_path: Path):
-    # frictionless checks hashes, types and keys; the cross-field rules run on the package's own
+    # the Table Schema checks cover hashes, types and keys; the cross-field rules run on the package's own
     # tables and schemas, so a downloaded package needs no checkout of this repository.
     import hashlib
 

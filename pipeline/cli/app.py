@@ -330,10 +330,12 @@ def validate(
     from pipeline.contributions.package_index import PackageIndex
     from pipeline.core.problems import Problem
     from pipeline.core.vocab import Vocabulary
-    from pipeline.publish.verify import exit_code, findings_path, validate_files
+    from pipeline.publish.verify import exit_code, findings_path, is_package, validate_files
+
+    import sys
 
     findings = None
-    if not no_package:
+    if not no_package and not all(is_package(p) for p in paths):  # a package is checked on its own
         source = findings_path(package) if package else Path("data/findings.csv")
         if package and (source is None or not source.is_file()):
             raise typer.Exit(report([Problem("not-found", "no findings table found for --package",
@@ -344,7 +346,10 @@ def validate(
             except (OSError, UnicodeDecodeError, ValueError) as error:
                 raise typer.Exit(report([Problem("unreadable-file", f"cannot read the package's findings: {error}",
                                                  file=str(source))], format.value))
-    files = validate_files(paths, findings, Vocabulary(), max_errors or None, curation)
+    progress = None
+    if sys.stderr.isatty():  # big packages take seconds: say what is being checked, on a terminal only
+        progress = lambda text: typer.echo(f"ketamap validate: {text}", err=True)  # noqa: E731
+    files = validate_files(paths, findings, Vocabulary(), max_errors or None, curation, progress)
     if format is ValidateFormat.json:
         import json
 

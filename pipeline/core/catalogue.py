@@ -532,8 +532,10 @@ _TABLE: list[tuple[str, list[tuple[str, str, str, str, str]]]] = [
     ]),
 ]
 
-# frictionless's error types, as `ketamap validate` reports them for whole packages (title and
-# meaning are frictionless's own); the fix depends on the family.
+# frictionless's error types (title and meaning are frictionless's own): `ketamap validate` of a whole
+# package reports its Table Schema checks with these codes (pipeline/datapackage/columnar.py:
+# hash-count, byte-count, type-error, constraint-error, unique-error, primary-key, foreign-key,
+# blank-row, encoding-error, source-error, schema-error); the fix depends on the family.
 _FRICTIONLESS_FIX = {
     "cell": "Correct the value in the named row and field; the package's Table Schema says what it must be.",
     "row": "Correct the named row; the package's Table Schema says what it must hold.",
@@ -605,7 +607,7 @@ _FRICTIONLESS = [
     ("unique-error", "Unique Error", "A unique field contains a value used in another row.", "cell"),
     ("unmatched-header", "Unmatched Header", "The header matches none of the fields in the schema.", "label"),
 ]
-FRICTIONLESS_SECTION = "Whole packages: frictionless checks"
+FRICTIONLESS_SECTION = "Whole packages: Table Schema checks (frictionless' codes)"
 
 
 def _build() -> dict[str, Code]:

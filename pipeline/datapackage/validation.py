@@ -1,7 +1,8 @@
 """validate: the tidy tables against the schemas in `schemas/`, before anything is published.
 
 Per-column rules (types, required, enums, patterns, unique keys) come from the Table Schemas
-through pandera's frictionless reader, so the published schema and the checks are one source of
+(the stage's tables through pandera's frictionless reader; a whole package in one columnar polars
+pass, `pipeline.datapackage.columnar`), so the published schema and the checks are one source of
 truth. Domain rules that a Table Schema cannot say (population fits the region, statuses agree
 with the cells they describe, keys point somewhere) are `pipeline.findings.rules`, the same
 expressions that check contributions and curation files. Every failure becomes a `Problem` with file, line, column, value and
@@ -17,6 +18,7 @@ from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem
 from pipeline.core.vocab import RESOURCES, Vocabulary
 from pipeline.findings.rules import published_rules
+
 
 def read_table(path: Path, table_schema: dict, file: str | None = None):
     """A CSV as its Table Schema types it, plus a Problem for each cell that is not its type.
@@ -225,45 +227,44 @@ def summary(paths: dict[str, Path], vocab: Vocabulary) -> dict:
     }
 
 
-def validate_package(descriptor: Path) -> list[Problem]:
-    """A whole package (datapackage.json): frictionless (hashes, sizes, keys, types) + our domain rules."""
-    from frictionless import Package
+def apply_package_rules(tables: dict, schemas: dict, shown: dict) -> list[Problem]:
+    """rule-violation for every row a rule of `pipeline.findings.rules` rejects, on the package's typed
+    polars tables (a key rule only where no foreign key of the Table Schema already checked it)."""
+    rows = {name: frame.drop("__line").to_dicts() for name, frame in tables.items() if name != "findings"}
+    problems: list[Problem] = []
+    for name, rules in published_rules().items():
+        declared = {f for fk in schemas[name].get("foreignKeys") or [] for f in
+                    ([fk["fields"]] if isinstance(fk.get("fields"), str) else fk.get("fields") or [])}
+        for rule in rules:
+            if rule.name == f"{rule.column} in {rule.name.rsplit(' ', 1)[-1]}" and rule.column in declared:
+                continue  # the foreign key already reported it
+            broken = tables[name].filter(~rule.valid(rows).fill_null(False)).select("__line", rule.column)
+            for line, value in broken.sort("__line").iter_rows():
+                problems.append(Problem("rule-violation", f"breaks the rule '{rule.name}'", file=shown[name],
+                                        line=line, column=rule.column, value=None if value is None else str(value)))
+    return problems
+
+
+def validate_package(descriptor: Path, progress=None) -> list[Problem]:
+    """A whole package (datapackage.json) in one columnar pass (pipeline.datapackage.columnar): hashes,
+    sizes, types, constraints and keys from its own Table Schemas, then the domain rules.
+    `progress(text)`, if given, hears what is being checked (for big packages)."""
+    from pipeline.core.problems import ProblemsFound
+    from pipeline.datapackage.columnar import check_resources
 
     descriptor = Path(descriptor)
-    problems: list[Problem] = []
+    if refusal := input_refusal(descriptor):
+        return [refusal]
     try:
-        if refusal := input_refusal(descriptor):
-            return [refusal]
-        package = Package(str(descriptor))
-        refusals = [input_refusal(descriptor.parent / r.path) for r in package.resources if isinstance(r.path, str)]
-        if any(refusals):  # a FIFO or /dev/zero as a table would block or never end
-            return [r for r in refusals if r]
-        report = package.validate()
-    except Exception as error:  # frictionless raises its own errors for unreadable descriptors
-        return [Problem("unreadable-package", f"cannot read the package: {error}", file=str(descriptor))]
-    for task in report.tasks:
-        for error in task.errors:
-            problems.append(Problem(error.type, error.message, file=task.name,
-                                    line=getattr(error, "row_number", None),
-                                    column=getattr(error, "field_name", None),
-                                    value=_cell_text(getattr(error, "cell", None))))
-    for error in report.errors:
-        problems.append(Problem(error.type, error.message, file=str(descriptor)))
-    if problems:
-        return problems
-    base = descriptor.parent
-    paths = {}
-    for resource in package.resources:
-        if resource.name in RESOURCES:
-            paths[resource.name] = base / resource.path
-    missing = [name for name in RESOURCES if name not in paths]
+        tables, schemas, shown, problems = check_resources(descriptor, progress)
+    except ProblemsFound as found:
+        return found.problems
+    missing = [name for name in RESOURCES if name not in schemas]
     if missing:
-        return [Problem("missing-resource", f"the package has no '{name}' resource", file=str(descriptor))
-                for name in missing]
-    # The package's own Table Schemas and regions table: a downloaded package needs no checkout.
-    schemas = {name: package.get_resource(name).schema.to_descriptor() for name in RESOURCES}
-    return check_tables(paths, schemas, {n: str(p) for n, p in paths.items()})
-
-
-def _cell_text(cell) -> str | None:
-    return None if cell is None else str(cell)
+        return problems + [Problem("missing-resource", f"the package has no '{name}' resource",
+                                   file=str(descriptor)) for name in missing]
+    if problems or len(tables) < len(RESOURCES):
+        return problems
+    if progress:
+        progress("checking the domain rules")
+    return apply_package_rules(tables, schemas, shown)

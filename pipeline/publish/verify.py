@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from pipeline.contributions.intake import check_curation_paths, curation_folder
@@ -17,7 +18,6 @@ from pipeline.core.vocab import Vocabulary
 from pipeline.datapackage.validation import validate_package
 from pipeline.publish.contents import read_descriptor, resource_files
 from pipeline.publish.download import Limits, gather_zip, verify_staged
-from pipeline.publish.getter import offline_frictionless
 
 SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods")
 
@@ -26,8 +26,9 @@ def is_package(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in (".json", ".zip")
 
 
-def check_package(path: Path) -> CheckedFile:
-    """A whole package: a datapackage.json, a folder holding one, or a release zip (checksums first)."""
+def check_package(path: Path, progress=None) -> CheckedFile:
+    """A whole package: a datapackage.json, a folder holding one, or a release zip (checksums first);
+    `progress(text)` hears what is being checked."""
     shown = str(path)
     checked = CheckedFile(shown, None, [], [], 0)
     if not path.exists():
@@ -40,7 +41,7 @@ def check_package(path: Path) -> CheckedFile:
                 except ProblemsFound as found:  # the zip cannot be opened as a release: unreadable input
                     raise ProblemsFound([Problem("unreadable-package", "the zip cannot be opened as a release "
                                                  "package", file=shown), *found.problems]) from None
-                verify_staged(Path(staged), validate_package, [], None)
+                verify_staged(Path(staged), partial(validate_package, progress=progress), [], None)
                 checked.row_count = _findings_rows(Path(staged) / "datapackage.json")
                 problems = []
             except ProblemsFound as found:
@@ -51,14 +52,14 @@ def check_package(path: Path) -> CheckedFile:
         if path.is_dir() and path.suffix.lower() in SHEET_SUFFIXES:  # `x.csv/` was meant as a file
             return _finish(checked, [input_refusal(path, shown)], None, None)
         return _finish(checked, [Problem("not-found", "the folder has no datapackage.json", file=shown)], None, None)
-    problems = _local_package_problems(descriptor)
+    problems = _local_package_problems(descriptor, progress)
     checked.row_count = _findings_rows(descriptor)
     return _finish(checked, problems, None, None)
 
 
-def _local_package_problems(descriptor: Path) -> list[Problem]:
+def _local_package_problems(descriptor: Path, progress=None) -> list[Problem]:
     """A package on disk: its resource, schema and dialect references local and safe, then validated
-    with nothing fetched."""
+    with nothing fetched (validate_package reads only local files; frictionless is not involved)."""
     try:
         _, problems = resource_files(read_descriptor(descriptor))
     except ProblemsFound as found:
@@ -66,8 +67,7 @@ def _local_package_problems(descriptor: Path) -> list[Problem]:
     if problems:
         return [Problem(p.code, p.message, file=str(descriptor), column=p.column, value=p.value,
                         suggestion=p.suggestion) for p in problems]
-    with offline_frictionless():
-        return validate_package(descriptor)
+    return validate_package(descriptor, progress)
 
 
 def findings_path(package: Path) -> Path | None:
@@ -98,9 +98,10 @@ def _findings_rows(descriptor: Path) -> int:
 
 
 def validate_paths(paths: list[Path], package_findings: PackageIndex | list[dict[str, str]] | None = None,
-                   vocab: Vocabulary | None = None, max_errors: int | None = None) -> list[CheckedFile]:
+                   vocab: Vocabulary | None = None, max_errors: int | None = None,
+                   progress=None) -> list[CheckedFile]:
     vocab = vocab or Vocabulary()
-    return [check_package(path) if is_package(path) else
+    return [check_package(path, progress) if is_package(path) else
             check_file(path, vocab, package_findings, max_errors=max_errors, with_rows=False) for path in paths]
 
 
@@ -110,7 +111,7 @@ def exit_code(files: list[CheckedFile]) -> int:
 
 
 def validate_files(paths: list[Path], findings: PackageIndex | list[dict] | None, vocab: Vocabulary, max_errors: int | None,
-                   curation: bool = False) -> list:
+                   curation: bool = False, progress=None) -> list:
     """`ketamap validate`: files in the curation folder (or all, with `curation`) as curation
     files, the rest as contributions or packages (pipeline.contributions.rules); one report per path, in order."""
     folder = curation_folder(Path("."))
@@ -125,7 +126,7 @@ def validate_files(paths: list[Path], findings: PackageIndex | list[dict] | None
         curated = iter([_curation_report(c) for c in check_curation_paths(chosen, _rows(findings), vocab, folder)])
     others = [p for p, yes in zip(paths, is_curation) if not yes]
     others = iter(_as_curation_if_it_is_one(path, f, findings, vocab, folder)
-                  for path, f in zip(others, validate_paths(others, findings, vocab, max_errors)))
+                  for path, f in zip(others, validate_paths(others, findings, vocab, max_errors, progress)))
     return [next(curated) if yes else next(others) for yes in is_curation]
 
 
