@@ -236,7 +236,7 @@ def apply_package_rules(tables: dict, schemas: dict, shown: dict) -> list[Proble
         declared = {f for fk in schemas[name].get("foreignKeys") or [] for f in
                     ([fk["fields"]] if isinstance(fk.get("fields"), str) else fk.get("fields") or [])}
         for rule in rules:
-            if rule.name == f"{rule.column} in {rule.name.rsplit(' ', 1)[-1]}" and rule.column in declared:
+            if rule.name.startswith(f"{rule.column} in ") and rule.column in declared:
                 continue  # the foreign key already reported it
             broken = tables[name].filter(~rule.valid(rows).fill_null(False)).select("__line", rule.column)
             for line, value in broken.sort("__line").iter_rows():
