@@ -48,18 +48,14 @@ def make_package(folder: Path, size: int) -> None:
     (folder / "datapackage.json").write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
-    parser.add_argument("--no-frictionless", action="store_true")
-    args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+def validation_series(sizes: list[int], frictionless: bool = True) -> None:
+    """One line per size: ketamap and (optionally) frictionless on a made package of that size."""
     commands = {"ketamap validate": [str(BIN / "ketamap"), "validate", "datapackage.json", "--format", "json"]}
-    if not args.no_frictionless:
+    if frictionless:
         commands["frictionless validate"] = [str(BIN / "frictionless"), "validate", "datapackage.json", "--json"]
     print(f"{'findings':>10} {'MB':>7}  " + "  ".join(f"{label:>36}" for label in commands))
     with tempfile.TemporaryDirectory(prefix="ketamap-package-") as tmp:
-        for size in args.sizes:
+        for size in sizes:
             folder = Path(tmp) / f"pkg-{size}"
             folder.mkdir()
             make_package(folder, size)
@@ -70,6 +66,15 @@ def main() -> int:
                 cells.append(f"{wall:7.2f} s {cpu:7.2f} s CPU {rss:6.0f} MB exit {status}")
             print(f"{size:>10,} {mb:>7.1f}  " + "  ".join(f"{c:>36}" for c in cells), flush=True)
             shutil.rmtree(folder)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
+    parser.add_argument("--no-frictionless", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+    validation_series(args.sizes, not args.no_frictionless)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 

@@ -8,11 +8,15 @@ seconds, CPU seconds, peak RSS from wait4):
 - package size: a package of S findings (S = 1k, 10k, 100k, 1M), built by every stage
   (each stage's share printed), then `ketamap validate` of a 100-row contribution against it,
   `ketamap validate datapackage.json`, `frictionless validate datapackage.json`, and the size of
-  the evidence map page and of the release zip.
+  the evidence map page and of the release zip;
+- package validation only (`--series package`): packages of S findings made directly from the
+  repository's package (bench_package.py, no stage run), `ketamap validate datapackage.json`
+  against `frictionless validate datapackage.json`.
 
     python benchmarks/bench_scale.py                       # both series, default sizes (~20 min)
     python benchmarks/bench_scale.py --files 10 100 --sizes 1000 10000
     python benchmarks/bench_scale.py --series files
+    python benchmarks/bench_scale.py --series package --sizes 1000 1000000
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
+from bench_package import validation_series  # noqa: E402
 from bench_validate import generate, measure  # noqa: E402
 from conftest import copy_project  # noqa: E402
 
@@ -102,7 +107,7 @@ def package_size(sizes: list[int], work: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--series", choices=["files", "size", "both"], default="both")
+    parser.add_argument("--series", choices=["files", "size", "package", "both"], default="both")
     parser.add_argument("--files", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--rows", type=int, default=100, help="rows per file in the many-files series")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
@@ -114,6 +119,9 @@ def main() -> int:
             many_files(args.files, args.rows, work)
         if args.series in ("size", "both"):
             package_size(args.sizes, work)
+        if args.series == "package":
+            print("\n## package validation: ketamap against frictionless (packages made, not built)")
+            validation_series(args.sizes)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
     return 0
 
