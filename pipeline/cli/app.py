@@ -332,8 +332,6 @@ def validate(
     from pipeline.core.vocab import Vocabulary
     from pipeline.publish.verify import exit_code, findings_path, is_package, validate_files
 
-    import sys
-
     findings = None
     if not no_package and not all(is_package(p) for p in paths):  # a package is checked on its own
         source = findings_path(package) if package else Path("data/findings.csv")
