@@ -76,8 +76,8 @@ def test_unknown_region_suggests_nearest(tmp_path):
 
 
 def test_region_not_fitting_population_is_an_error(tmp_path):
-    problem = only_problem(check(curation_file(tmp_path, "a.csv", f"{FIRST},mPFC,animal,,A. Curator,"))[1])
-    assert (problem.code, problem.column, problem.value) == ("region-population-mismatch", "region", "mPFC")
+    problem = only_problem(check(curation_file(tmp_path, "a.csv", f"{FIRST},pgACC,animal,,A. Curator,"))[1])
+    assert (problem.code, problem.column, problem.value) == ("region-population-mismatch", "region", "pgACC")
     assert "human" in problem.message and "check the population" in problem.suggestion
 
 

@@ -570,3 +570,12 @@ def test_citation_cff_converts_cleanly_with_cffconvert():
     bibtex = subprocess.run([tool, "-f", "bibtex", "-i", str(REPO / "CITATION.cff")], capture_output=True, text=True)
     assert bibtex.returncode == 0 and "url = {https://github.com/ketamap/ketamap}" in bibtex.stdout
     assert "&" not in bibtex.stdout.replace("\\&", "")  # BibTeX would read a bare & as a table column
+
+
+def test_every_released_bundle_is_kept_with_the_bytes_its_record_names():
+    """release/releases.json is the promise that a released version never changes: hold it to its bytes."""
+    record = json.loads((REPO / "release" / "releases.json").read_text(encoding="utf-8"))["releases"]
+    assert record, "no release recorded"
+    for entry in record:
+        bundle = REPO / entry["bundle"]
+        assert hashlib.sha256(bundle.read_bytes()).hexdigest() == entry["sha256"], entry["version"]
