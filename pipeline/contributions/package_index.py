@@ -78,7 +78,7 @@ class PackageIndex:
     """
 
     def __init__(self, frame=None, path: Path | None = None):
-        self._chunks: list = []
+        self._frame = None
         self._path = path
         self._rows: list[dict[str, str]] | None = None
         self._add_frame(frame)
@@ -112,17 +112,21 @@ class PackageIndex:
             self._rows += findings
 
     def _add_frame(self, frame) -> None:
+        import polars as pl
+
         if frame is not None and frame.height:
-            self._chunks.append(frame.with_columns(_key_hash=_key_hash(frame, list(CANDIDATE_KEY))))
+            keyed = frame.with_columns(_key_hash=_key_hash(frame, list(CANDIDATE_KEY)))
+            # one frame of many chunks: appending is cheap, and a lookup is one scan in polars, not one per file
+            self._frame = keyed if self._frame is None else pl.concat([self._frame, keyed], rechunk=False)
 
     def candidates(self, hashes):
         """The package's rows whose candidate-key hash is among `hashes`, or None."""
         import polars as pl
 
-        wanted = hashes.unique().implode()
-        found = [chunk.filter(pl.col("_key_hash").is_in(wanted)) for chunk in self._chunks]
-        found = [frame for frame in found if frame.height]
-        return pl.concat(found) if found else None
+        if self._frame is None:
+            return None
+        found = self._frame.filter(pl.col("_key_hash").is_in(hashes.unique().implode()))
+        return found if found.height else None
 
 
 def _with_folded_keys(frame):
