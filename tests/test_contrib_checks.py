@@ -1,4 +1,4 @@
-"""pipeline.contributions.rules: every rule of SPEC.md's "Contributed updates", by line, column, value and fix."""
+"""pipeline.contributions.rules: every rule for contributed findings (CONTRIBUTING.md), by line, column, value and fix."""
 
 from __future__ import annotations
 

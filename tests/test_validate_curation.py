@@ -1,4 +1,4 @@
-"""`ketamap validate` on curation files: the folder decides (or --curation), the report is SPEC.md's."""
+"""`ketamap validate` on curation files: the folder decides (or --curation), the report is the contributions' JSON report."""
 
 from __future__ import annotations
 

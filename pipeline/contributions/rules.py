@@ -420,7 +420,7 @@ def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_error
 
 
 def report_json(files: list[CheckedFile]) -> dict:
-    """SPEC.md's report, plus `counts` per file (complete even when the lists are capped)."""
+    """The JSON report (valid, files, errors, warnings), plus `counts` per file (complete when lists are capped)."""
     return {
         "valid": all(f.valid for f in files),
         "files": [{
