@@ -62,3 +62,16 @@ def server():
     from local_http import running_server
 
     yield from running_server()
+
+
+def released_finding_ids(project: Path) -> set[str]:
+    """The finding ids of the latest recorded release (release/releases.json), read from its kept bundle."""
+    import csv
+    import io
+    import json
+    import zipfile
+
+    entry = json.loads((project / "release" / "releases.json").read_text(encoding="utf-8"))["releases"][-1]
+    with zipfile.ZipFile(project / entry["bundle"]) as bundle:
+        name = next(n for n in bundle.namelist() if n.endswith("/data/findings.csv"))
+        return {row["finding_id"] for row in csv.DictReader(io.StringIO(bundle.read(name).decode("utf-8")))}

@@ -37,10 +37,11 @@ def test_a_molecule_label_with_dollar_signs_is_drawn_as_written_not_as_mathtext(
     data = tmp_path / "data"
     shutil.copytree(FIXTURES / "report" / "data", data)
     label = r"$\frac{a$ :x: [red]x[/red]"
+    with open(data / "molecules.csv", encoding="utf-8", newline="") as fh:
+        first = next(csv.DictReader(fh))["molecule_id"]
     for name in ("molecules.csv", "findings.csv"):
         with open(data / name, encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
-        first = rows[0]["molecule_id"] if name == "molecules.csv" else first
         for row in rows:
             if row["molecule_id"] == first:
                 row["label" if name == "molecules.csv" else "molecule_label"] = label
