@@ -18,12 +18,12 @@ from conftest import run_dvc, tool_env, released_finding_ids
 from pipeline.core.files import read_csv
 
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
-REGION_ROW = "animal-LHb,LHb,lateral habenula,animal,brain,,,,a region for this test only\n"
+REGION_ROW = "animal-RSC,RSC,retrosplenial cortex,animal,brain,,,,a region for this test only\n"
 MOLECULE_ROW = "kynurenine,Kynurenine,glutamate and GABA metabolism,level,,,false,metabolite; a molecule for this test only\n"
 CONTRIBUTION = ("# contributor: Doe, Jane; 0000-0002-1825-0097; University of Somewhere\n"
                 "molecule,measure,direction,population,region,species,reference,qualifier,notes\n"
-                "Kynurenine,,increase,animal,LHb,rat,PMID:11111111,,10 mg/kg i.p.; measured 24 h after\n"
-                "BDNF,,increase,animal,LHb,rat,PMID:11111111,chronic stress model,\n")
+                "Kynurenine,,increase,animal,RSC,rat,PMID:11111111,,10 mg/kg i.p.; measured 24 h after\n"
+                "BDNF,,increase,animal,RSC,rat,PMID:11111111,chronic stress model,\n")
 # The tests that read the project's own data, schemas and release files (not the fixtures-only ones;
 # test_report.py is being reworked with pipeline/report/ and still pins the review's grid).
 DATA_TESTS = ["test_validate.py", "test_vocabulary.py", "test_extract.py", "test_contrib_cli.py",
@@ -90,7 +90,7 @@ def test_accepting_data_and_releasing_it_keeps_the_suite_green(project_copy: Pat
     assert all(hashlib.sha256(path.read_bytes()).hexdigest() == sha for path, sha in kept.items())
     findings = read_csv(p / "data" / "findings.csv")
     assert {(f["molecule_id"], f["region_id"]) for f in findings if f["source_id"] == "contrib-habenula-2025"} == {
-        ("kynurenine", "animal-LHb"), ("bdnf", "animal-LHb")}
+        ("kynurenine", "animal-RSC"), ("bdnf", "animal-RSC")}
     curated = next(f for f in findings if f["finding_id"] == target["finding_id"])
     assert (curated["region_id"], curated["location_status"]) == ("animal-HPC", "curated")
     assert {f["notes"] for f in findings if f["molecule_id"] == "kynurenine"} == {"10 mg/kg i.p.; measured 24 h after"}
