@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from pipeline.core.problems import ProblemsFound
-from pipeline.core.settings import orcid_checksum_ok, release_from_params
+from pipeline.core.people import orcid_checksum_ok
+from pipeline.core.settings import release_from_params
 from pipeline.publish.bundle import REPORT_FILES, build
 from pipeline.stages.release import run
 

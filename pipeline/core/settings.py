@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from pipeline.core.people import ORCID, orcid_checksum_ok
+from pipeline.core.people import valid_orcid
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.versions import SEMVER
 
@@ -103,6 +103,7 @@ def check_paths(params: dict) -> list[Problem]:
 # A Data Package name: lower-case letters, digits, '-', '.', '_' (also safe as a file name).
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
+
 @dataclass(frozen=True)
 class Creator:
     family: str
@@ -156,13 +157,11 @@ def _creator(raw: object, number: int, problems: list[Problem]) -> Creator | Non
                                 file="params.yaml", column=where, value=f"{family}, {given}"))
     orcid = raw.get("orcid")
     if orcid is not None:
-        match = ORCID.match(str(orcid).strip())
-        if not match or not orcid_checksum_ok(match.group(1)):
+        checked = valid_orcid(str(orcid))  # the one ORCID check, shared with contributors (core/people.py)
+        if checked is None:
             problems.append(Problem("bad-orcid", "not a valid ORCID iD (format 0000-0000-0000-000X, check digit)",
                                     file="params.yaml", column=f"{where}.orcid", value=str(orcid)))
-            orcid = None
-        else:
-            orcid = match.group(1)
+        orcid = checked
     affiliation = raw.get("affiliation")
     return Creator(family, given, orcid, str(affiliation).strip() if affiliation else None)
 
