@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import csv
+import html
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from browser import chromium, missing
 from conftest import ROOT, copy_project, run_dvc, tool_env
 from pipeline.core.files import read_csv
 from pipeline.core.settings import load_params
 from pipeline.core.problems import ProblemsFound
 from pipeline.report.evidence_map import DEFAULT_DPI, build
 from pipeline.report.figure import figure_size
-from pipeline.report.grid import LOST, SAMPLE_MAX, agreement, evidence_map, read_tables
+from pipeline.report.grid import LOST, SAMPLE_MAX, agreement, cell_agreement, evidence_map, read_tables
 from pipeline.report.page import render_html
 
 FIXTURE_DATA = Path(__file__).resolve().parent / "fixtures" / "report" / "data"
@@ -52,6 +54,14 @@ def pages(tmp_path_factory) -> dict[str, Path]:
         (folder / "evidence-map.html").write_bytes(built(folder, data)["evidence-map.html"])
         out[name] = folder / "evidence-map.html"
     return out
+
+
+@pytest.fixture(scope="module")
+def anatomy_page(tmp_path_factory) -> Path:
+    """The page of the fixture package plus findings in sub-regions and regions outside the grid (ANATOMY)."""
+    folder = tmp_path_factory.mktemp("anatomy")
+    (folder / "evidence-map.html").write_bytes(built(folder, with_findings(folder, ANATOMY))["evidence-map.html"])
+    return folder / "evidence-map.html"
 
 
 # --- the grid -----------------------------------------------------------------------------------
@@ -92,12 +102,112 @@ def test_located_findings_sit_under_their_region():
         "animal-HPC": {"increase": 2}, "human-Serum": {"increase": 1}, "human-Plasma": {"decrease": 1}}
 
 
+def with_findings(folder: Path, added: list[tuple[str, str, str, str]], references: str = "PMID:55555555") -> Path:
+    """The fixture package plus findings (molecule_id, region_id, population, direction), each a copy of the
+    fixture's first finding of that molecule with new ids and `references`."""
+    data = folder / "data"
+    shutil.copytree(FIXTURE_DATA, data)
+    with open(data / "findings.csv", encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields, findings = reader.fieldnames, list(reader)
+    for number, (molecule, region, population, direction) in enumerate(added):
+        template = next(f for f in findings if f["molecule_id"] == molecule)
+        findings.append({**template, "finding_id": f"fnd-added{number:07x}", "region_id": region,
+                         "population": population, "direction": direction, "location_status": "curated",
+                         "references": references, "citation_status": "cited", "source_row": "90",
+                         "source_cell": str(number + 1)})
+    with open(data / "findings.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(findings)
+    return data
+
+
+# Findings in sub-regions (CA1 of the review's HPC; DMS of striatum, outside the grid) and in a region
+# outside the grid (human ACC), on top of the fixture's.
+ANATOMY = [("bdnf", "animal-CA1", "animal", "decrease"), ("bdnf", "animal-DMS", "animal", "increase"),
+           ("bdnf", "animal-striatum", "animal", "increase"), ("glutamate", "human-ACC", "human", "decrease"),
+           ("glutamate", "human-pgACC", "human", "increase"), ("p-mtor", "animal-vmPFC", "animal", "increase"),
+           ("ampar-truncated", "animal-HPC", "animal", "decrease")]
+
+
+def test_a_sub_region_sits_in_its_parents_column_of_the_grid_and_is_named_in_the_marks_details(tmp_path):
+    emap = evidence_map(read_tables(with_findings(tmp_path, ANATOMY)))
+    keys = [c.key for c in emap.columns]
+    assert "animal-CA1" not in keys and "animal-vmPFC" not in keys
+    bdnf = next(row for row in emap.rows if row.molecule["molecule_id"] == "bdnf")
+    down = bdnf.cells["animal-HPC"]["decrease"]
+    assert (down.count, down.regions()) == (1, {"animal-CA1": 1})
+    assert "1 in CA1 (cornu ammonis 1)" in render_html(emap, "ketamap", "1.0.0")
+    # a region with a review column of its own keeps it, though it is part of another region
+    glutamate = next(row for row in emap.rows if row.molecule["molecule_id"] == "glutamate")
+    assert glutamate.cells["human-pgACC"]["increase"].regions() == {"human-pgACC": 1}
+
+
+def test_a_region_outside_the_grid_gets_its_own_column_under_its_population_with_its_sub_regions(tmp_path):
+    emap = evidence_map(read_tables(with_findings(tmp_path, ANATOMY)))
+    columns = [(c.key, c.population, c.group, c.review) for c in emap.columns]
+    review = [key for key, *_, is_review in columns if is_review]
+    assert len(review) == 14  # the review's columns are always drawn, each where the review has it
+    # per population, the review's columns first, then the others: only those a finding sits in
+    assert columns[10] == ("animal-striatum", "animal", "Other regions", False)
+    assert columns[15] == ("human-ACC", "human", "Other regions", False)
+    assert [key for key, *_ in columns[16:]] == [LOST]  # no column for human-PFC, where no finding sits
+    bdnf = next(row for row in emap.rows if row.molecule["molecule_id"] == "bdnf")
+    up = bdnf.cells["animal-striatum"]["increase"]
+    assert (up.count, up.regions()) == (2, {"animal-DMS": 1, "animal-striatum": 1})
+
+
+def test_agreement_on_the_grid_calls_different_results_in_different_places_not_mixed(tmp_path):
+    emap = evidence_map(read_tables(with_findings(tmp_path, ANATOMY)))
+    agreements = {row.molecule["molecule_id"]: row.agreement for row in emap.rows}
+    # BDNF: ↑ HPC, ↓ CA1 (in HPC's column): mixed there; glutamate: ↑ mPFC, ↑ pgACC, ↓ ACC, − lost
+    assert agreements["bdnf"] == "mixed in 1 region"
+    assert agreements["glutamate"] == "differs by region"
+    assert agreements["gsk-3"] == "all down"
+    assert agreements["ampar-truncated"] == "differs, location lost"  # ↓ HPC, ↑ where the source lost
+
+
+@pytest.mark.parametrize("edit, code", [
+    (("animal-striatum,striatum,striatum,animal,brain,,", "animal-striatum,striatum,striatum,animal,brain,animal-DMS,"),
+     "region-cycle"),
+    (("animal-CA1,CA1,cornu ammonis 1,animal,brain,animal-HPC,", "animal-CA1,CA1,cornu ammonis 1,animal,brain,animal-HC,"),
+     "unknown-region"),
+    (("animal-CA1,CA1,cornu ammonis 1,animal,brain,animal-HPC,", "animal-CA1,CA1,cornu ammonis 1,animal,brain,human-PFC,"),
+     "region-population-mismatch"),
+])
+def test_a_part_of_link_that_leads_nowhere_or_round_in_a_circle_is_a_problem(tmp_path, edit, code):
+    data = with_findings(tmp_path, ANATOMY)
+    regions = data / "regions.csv"
+    text = regions.read_text(encoding="utf-8")
+    assert edit[0] in text
+    regions.write_text(text.replace(edit[0], edit[1]), encoding="utf-8")
+    with pytest.raises(ProblemsFound) as raised:
+        evidence_map(read_tables(data))
+    assert {(p.code, p.file, p.column) for p in raised.value.problems} == {(code, "data/regions.csv", "part_of")}
+
+
 @pytest.mark.parametrize("directions, word", [
     ({"increase"}, "all up"), ({"decrease"}, "all down"), ({"no_change"}, "no change"),
     ({"increase", "decrease"}, "mixed"), ({"increase", "no_change"}, "mixed"),
 ])
-def test_agreement_says_whether_a_molecules_findings_agree(directions, word):
-    assert agreement(directions) == word
+def test_a_cell_is_mixed_only_when_its_findings_differ_in_that_place(directions, word):
+    assert cell_agreement(directions) == word
+
+
+@pytest.mark.parametrize("cells, word", [
+    ({"animal-HPC": {"increase"}}, "all up"),
+    ({"animal-HPC": {"decrease"}, "human-Serum": {"decrease"}, LOST: {"decrease"}}, "all down"),
+    ({LOST: {"no_change"}}, "no change"),
+    ({"animal-HPC": {"increase"}, "animal-PFC": {"decrease"}}, "differs by region"),
+    ({"animal-HPC": {"increase"}, "human-Serum": {"no_change"}, LOST: {"decrease"}}, "differs by region"),
+    ({"animal-HPC": {"increase", "decrease"}, "animal-PFC": {"increase"}}, "mixed in 1 region"),
+    ({"animal-HPC": {"increase", "decrease"}, "human-Serum": {"increase", "no_change"}}, "mixed in 2 regions"),
+    ({LOST: {"increase", "decrease"}}, "differs, location lost"),
+    ({"animal-HPC": {"increase"}, LOST: {"decrease"}}, "differs, location lost"),
+])
+def test_a_rows_agreement_is_judged_per_region_so_different_places_are_not_mixed(cells, word):
+    assert agreement(cells) == word
 
 
 def test_a_finding_of_an_unknown_molecule_or_region_is_a_problem_not_a_gap(tmp_path):
@@ -180,7 +290,8 @@ def test_the_png_is_not_blank_and_has_the_size_of_its_layout(tmp_path):
     png.write_bytes(built(tmp_path)["evidence-map.png"])
     image = Image.open(png)
     width, height, _ = figure_size(evidence_map(read_tables(ROOT / "data")), "ketamap", "0.1.0")
-    assert image.size == (round(width * DEFAULT_DPI), round(height * DEFAULT_DPI))
+    # matplotlib rounds a half pixel down, Python's round() to even
+    assert [abs(a - b * DEFAULT_DPI) <= 0.5 for a, b in zip(image.size, (width, height))] == [True, True]
     grey = image.convert("L")
     assert ImageStat.Stat(grey).var[0] > 500
     colours = {colour for _, colour in image.convert("RGB").getcolors(maxcolors=1 << 20)}
@@ -198,28 +309,12 @@ def test_the_figures_carry_no_date_and_no_software_version(tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and chromedriver):
-        message = ("the evidence map test needs Debian's chromium and chromium-driver "
-                   "(apt-get install -y chromium chromium-driver)")
+    if reason := missing():
         if os.environ.get("CI"):
-            pytest.fail(message + "; .ci/run installs them when missing", pytrace=False)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    profile = tempfile.mkdtemp(prefix="ketamap-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(chromedriver))
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+            pytest.fail(reason + "; .ci/run installs them when missing", pytrace=False)
+        pytest.skip(reason)
+    with chromium() as driver:
+        yield driver
 
 
 def open_page(driver, page: Path):
@@ -269,26 +364,35 @@ def test_one_row_per_molecule_with_findings(browser, pages):
         f"Showing {len(findings)} findings of {len(findings)} on {len(molecules)} molecules.")
 
 
-def test_the_header_has_animals_and_humans_over_their_groups_over_the_14_regions(browser, pages):
-    open_page(browser, pages["real"])
-    header_rows = browser.find_elements("css selector", "thead tr")
+def header_cells(driver) -> list[list[tuple[str, str, str]]]:
+    return [[(c.text, c.get_attribute("colspan") or "1", c.get_attribute("scope"))
+             for c in row.find_elements("css selector", "th")] for row in driver.find_elements("css selector", "thead tr")]
 
-    def cells(row):
-        return [(c.text, c.get_attribute("colspan") or "1", c.get_attribute("scope"))
-                for c in row.find_elements("css selector", "th")]
 
-    # the review's grid comes first, as the review lays it out; regions outside it follow (data, not code)
-    assert cells(header_rows[0])[:3] == [("Molecule", "1", "col"), ("Animals", "10", "colgroup"),
-                                         ("Humans", "4", "colgroup")]
-    assert cells(header_rows[0])[-3:] == [("Location lost in source", "1", "col"), ("Findings", "1", "col"),
-                                          ("Agreement", "1", "col")]
-    assert cells(header_rows[1])[:4] == [("Brain region", "9", "colgroup"), ("Blood", "1", "colgroup"),
-                                         ("Neuroimaging", "2", "colgroup"), ("Blood", "2", "colgroup")]
-    assert [text for text, _, scope in cells(header_rows[2])][:14] == [
-        "PFC", "HPC", "AMY", "DG", "DRN", "PAG", "NAc", "VTA", "SN", "Serum", "mPFC", "pgACC", "Serum", "Plasma"]
-    assert {scope for _, _, scope in cells(header_rows[2])} == {"col"}
+def test_the_header_has_animals_and_humans_over_their_groups_over_the_regions(browser, anatomy_page):
+    open_page(browser, anatomy_page)
+    top, groups, leaves = header_cells(browser)
+    # the review's grid as the review lays it out, each population's other regions after its own
+    assert top == [("Molecule", "1", "col"), ("Animals", "11", "colgroup"), ("Humans", "5", "colgroup"),
+                   ("Location lost in source", "1", "col"), ("Findings", "1", "col"), ("Agreement", "1", "col")]
+    assert groups == [("Brain region", "9", "colgroup"), ("Blood", "1", "colgroup"), ("Other regions", "1", "colgroup"),
+                      ("Neuroimaging", "2", "colgroup"), ("Blood", "2", "colgroup"), ("Other regions", "1", "colgroup")]
+    assert [text for text, _, _ in leaves] == [
+        "PFC", "HPC", "AMY", "DG", "DRN", "PAG", "NAc", "VTA", "SN", "Serum", "striatum",
+        "mPFC", "pgACC", "Serum", "Plasma", "ACC"]
+    assert {scope for _, _, scope in leaves} == {"col"}
     row_headers = browser.find_elements("css selector", "tbody tr[data-molecule] > th")
     assert {th.get_attribute("scope") for th in row_headers} == {"row"}
+
+
+def test_todays_map_keeps_the_reviews_14_columns_in_its_order(browser, pages):
+    open_page(browser, pages["real"])
+    regions = read_csv(ROOT / "data" / "regions.csv")
+    review = sorted((r for r in regions if r["review_column"]), key=lambda r: int(r["review_column"]))
+    leaves = [browser.find_element("id", f"h-{r['region_id']}") for r in review]
+    assert [leaf.text for leaf in leaves] == [r["label"] for r in review]
+    xs = [leaf.location["x"] for leaf in leaves]
+    assert xs == sorted(xs)
 
 
 def test_the_human_filter_hides_animal_only_rows(browser, pages):
@@ -301,7 +405,7 @@ def test_the_human_filter_hides_animal_only_rows(browser, pages):
     assert marks == ["increase: 1 finding, BDNF, Serum (blood serum), humans",
                      "decrease: 1 finding, BDNF, Plasma (blood plasma), humans"]
     assert bdnf.find_element("css selector", "td.total").text == "2"
-    assert bdnf.find_element("css selector", "td.agreement").text == "mixed"
+    assert bdnf.find_element("css selector", "td.agreement").text == "differs by region"  # serum ↑, plasma ↓
     assert browser.find_element("id", "status").text == "Showing 3 findings of 11 on 2 molecules."
 
 
@@ -348,6 +452,102 @@ def test_a_clicked_mark_shows_its_verbatim_source_text_and_provenance(browser, p
         assert expected in text
     browser.find_element("id", "close").click()
     assert not dialog.is_displayed()
+
+
+def shown_marks(driver) -> list:
+    return [m for m in driver.find_elements("css selector", "table button.mark") if m.is_displayed()]
+
+
+def population_of_cell(mark) -> str:
+    return mark.find_element("xpath", "./ancestor::td[1]").get_attribute("data-population") or ""
+
+
+def test_a_population_filter_shows_only_that_populations_marks_and_counts_in_rolled_up_columns(browser, anatomy_page):
+    findings = read_csv(anatomy_page.parent / "data" / "findings.csv")
+    open_page(browser, anatomy_page)
+    for population, heading in (("animal", "Animals"), ("human", "Humans")):
+        choose(browser, "population", population)
+        marks = shown_marks(browser)
+        assert marks and {population_of_cell(m) for m in marks} == {population}
+        expected = [f for f in findings if f["population"] == population]
+        assert sum(int(m.get_attribute("data-shown")) for m in marks) == len(expected)
+        assert browser.find_element("id", "status").text.startswith(f"Showing {len(expected)} findings of {len(findings)} ")
+        headers = [th.text for th in browser.find_elements("css selector", "thead th.population") if th.is_displayed()]
+        assert headers == [heading]  # the other population's columns are hidden
+        other = browser.find_elements("css selector", f'td[data-population]:not([data-population="{population}"])')
+        assert other and not any(td.is_displayed() for td in other)
+    # the rolled-up column counts the sub-region's findings, and its mark names the sub-region
+    choose(browser, "population", "animal")
+    up = browser.find_element("css selector", 'tr[data-molecule="bdnf"] td[headers~="h-animal-striatum"] button.mark')
+    assert up.get_attribute("aria-label") == ("increase: 2 findings, BDNF, striatum (striatum), animals; "
+                                              "1 in DMS (dorsomedial striatum)")
+    browser.find_element("id", "reset").click()
+    assert len(shown_marks(browser)) > len(marks)
+
+
+def test_the_script_judges_agreement_and_names_sub_regions_as_the_python_grid_does(browser, anatomy_page):
+    emap = evidence_map(read_tables(anatomy_page.parent / "data"))
+    page = anatomy_page.read_text(encoding="utf-8")
+    written = re.findall(r'<button [^>]*aria-label="([^"]*)"', page)  # as Python wrote them
+    open_page(browser, anatomy_page)  # the script has recomputed every label and agreement
+    assert [html.unescape(label) for label in written] == [
+        m.get_attribute("aria-label") for m in browser.find_elements("css selector", "table button.mark")]
+    shown = {row.get_attribute("data-molecule"): row.find_element("css selector", "td.agreement").text
+             for row in browser.find_elements("css selector", "tr[data-molecule]")}
+    assert shown == {row.molecule["molecule_id"]: row.agreement for row in emap.rows}
+    assert {"mixed in 1 region", "differs by region", "differs, location lost"} <= set(shown.values())
+    definition = browser.find_element("id", "agreement-definition")
+    assert "differs by region" in definition.text and "mixed in N regions" in definition.text
+    link = browser.find_element("css selector", "#h-agreement a")
+    assert link.get_attribute("href").endswith("#agreement-definition")
+
+
+def test_a_marks_dialog_links_its_references_and_names_its_sub_region(browser, anatomy_page):
+    open_page(browser, anatomy_page)
+    dialog = browser.find_element("id", "provenance")
+    browser.find_element("css selector", 'tr[data-molecule="bdnf"] td[headers~="h-animal-HPC"] button.increase').click()
+    hrefs = {a.text: a.get_attribute("href") for a in dialog.find_elements("css selector", "a")}
+    assert hrefs == {"PMID:33333333": "https://pubmed.ncbi.nlm.nih.gov/33333333/",
+                     "PMID:33333334": "https://pubmed.ncbi.nlm.nih.gov/33333334/",
+                     "10.1000/xyz123": "https://doi.org/10.1000/xyz123"}
+    assert "References of these findings: PMID:33333333 (1 finding)" in dialog.text
+    browser.find_element("id", "close").click()
+    browser.find_element("css selector", 'tr[data-molecule="bdnf"] td[headers~="h-animal-HPC"] button.decrease').click()
+    assert "CA1 (cornu ammonis 1), within HPC (hippocampus)" in dialog.text
+    assert "Within this column: 1 in CA1 (cornu ammonis 1)." in dialog.text
+    browser.find_element("id", "close").click()
+    browser.find_element("css selector", 'tr[data-molecule="glutamate"] td.lost button.mark').click()
+    assert "References: none; the source cites references whose numbers its export lost." in dialog.text
+    assert not dialog.find_elements("css selector", "a")
+    browser.find_element("id", "close").click()
+
+
+def test_todays_map_has_marks_in_region_columns_of_both_populations_linked_to_their_studies(browser, pages):
+    located = {f["population"] for f in published_findings() if f["region_id"]}
+    open_page(browser, pages["real"])
+    marks = shown_marks(browser)
+    for population in located:  # every population with a located finding has marks in its region columns
+        assert any(population_of_cell(m) == population for m in marks), population
+    dialog = browser.find_element("id", "provenance")
+    cited = [m for m in marks if population_of_cell(m)]
+    for mark in cited[:3] + cited[-3:]:
+        mark.click()
+        for article in dialog.find_elements("css selector", "article.finding"):
+            refs = [a.get_attribute("href") for a in article.find_elements("css selector", "dd a")]
+            assert all(re.match(r"^https://(pubmed\.ncbi\.nlm\.nih\.gov/\d+/|doi\.org/10\.)", r) for r in refs)
+            assert refs or "none:" in article.text
+        browser.find_element("id", "close").click()
+    version = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["version"]
+    assert browser.find_element("css selector", "header p").text.startswith(f"ketamap {version}")
+
+
+def test_the_docs_show_a_small_screenshot_of_the_page():
+    from PIL import Image
+
+    doc = (ROOT / "docs" / "evidence-map.md").read_text(encoding="utf-8")
+    assert "](images/evidence-map-page.png)" in doc
+    shot = ROOT / "docs" / "images" / "evidence-map-page.png"
+    assert shot.stat().st_size < 300_000 and Image.open(shot).size[0] >= 1400
 
 
 def test_a_mark_is_reached_and_opened_with_the_keyboard(browser, pages):
@@ -418,7 +618,8 @@ def contrasts(driver) -> list[tuple[float, str, str]]:
 
 @pytest.fixture(scope="module")
 def dense_page(tmp_path_factory) -> Path:
-    """The fixture package plus, for one molecule, every direction in every region: the widest rows."""
+    """The fixture package plus, for one molecule, every direction in every column of the review's grid: the
+    widest rows it can have."""
     data = tmp_path_factory.mktemp("dense") / "data"
     shutil.copytree(FIXTURE_DATA, data)
     with open(data / "findings.csv", encoding="utf-8", newline="") as fh:
@@ -428,7 +629,7 @@ def dense_page(tmp_path_factory) -> Path:
         regions = list(csv.DictReader(fh))
     template = next(f for f in findings if f["molecule_id"] == "bdnf")
     for number, (region, direction) in enumerate(
-            [(r, d) for r in regions for d in ("increase", "decrease", "no_change")]):
+            [(r, d) for r in regions if r["review_column"] for d in ("increase", "decrease", "no_change")]):
         findings.append({**template, "finding_id": f"fnd-dense{number:07x}", "region_id": region["region_id"],
                          "population": region["population"], "direction": direction})
     with open(data / "findings.csv", "w", encoding="utf-8", newline="") as fh:
@@ -545,7 +746,7 @@ def test_a_mark_carries_its_first_findings_in_source_order_and_counts_the_rest(t
     emap = evidence_map(read_tables(repeated(tmp_path, 100)))
     bdnf = next(row for row in emap.rows if row.molecule["molecule_id"] == "bdnf")
     mark = bdnf.cells["animal-HPC"]["increase"]
-    assert (mark.count, mark.groups) == (200, [("animal", "level", 200)])
+    assert (mark.count, mark.groups) == (200, [("animal", "level", "animal-HPC", 200)])
     assert [(f["source_row"], f["source_cell"]) for f in mark.sample] == [("40", "1")] * 50  # line 40 cell 1 first
     assert [f["finding_id"] for f in mark.sample] == sorted(f["finding_id"] for f in mark.sample)
 
@@ -598,6 +799,33 @@ def test_ketamap_report_exits_2_on_unreadable_tables_and_1_on_contradicting_ones
     findings.write_text(findings.read_text(encoding="utf-8").replace(",bdnf,", ",bdnf-2,"), encoding="utf-8")
     bad = ketamap("report", "--out", str(tmp_path / "map"), "--data", str(tmp_path / "data"))
     assert bad.returncode == 1 and "unknown-molecule" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "map").exists()
+
+
+def test_the_map_names_the_version_the_tables_were_built_as(tmp_path):
+    shutil.copytree(FIXTURE_DATA, tmp_path / "data")
+    settings = params(tmp_path / "data")
+    plain = build(ROOT, settings, tmp_path / "a")[tmp_path / "a" / "evidence-map.html"].decode("utf-8")
+    assert f"<p>ketamap {settings['release']['version']}: " in plain  # no descriptor: params.yaml's version
+    descriptor = {"name": "ketamap", "version": "7.1.0+unreleased",
+                  "resources": [{"name": "findings", "path": "data/findings.csv"}]}
+    (tmp_path / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    files = build(ROOT, settings, tmp_path / "b")
+    page = files[tmp_path / "b" / "evidence-map.html"].decode("utf-8")
+    assert "<p>ketamap 7.1.0+unreleased (not released: the data changed since release 7.1.0): " in page
+    descriptor["resources"][0]["path"] = "elsewhere/findings.csv"  # a descriptor of other tables says nothing
+    (tmp_path / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    assert build(ROOT, settings, tmp_path / "c")[tmp_path / "c" / "evidence-map.html"].decode("utf-8") == plain
+
+
+def test_ketamap_report_exits_1_when_regions_are_part_of_each_other(tmp_path):
+    data = with_findings(tmp_path, ANATOMY)
+    regions = data / "regions.csv"
+    regions.write_text(regions.read_text(encoding="utf-8").replace(
+        "animal-striatum,striatum,striatum,animal,brain,,", "animal-striatum,striatum,striatum,animal,brain,animal-DMS,"),
+        encoding="utf-8")
+    done = ketamap("report", "--out", str(tmp_path / "map"), "--data", str(data))
+    assert done.returncode == 1 and "region-cycle" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "map").exists()
 
 

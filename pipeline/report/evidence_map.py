@@ -1,13 +1,15 @@
 """report: the published tables → the evidence map, `reports/evidence-map.{html,svg,png}`.
 
-The flow: `grid` reads the tables and lays out the grid (molecules × region columns), `page` draws it
-as one self-contained HTML page (page.css, page.js), `figure` as SVG and PNG. Reads only the published
-tables, the vocabulary under schemas/ and `params.yaml`, never the clock: the same tables give the
-same bytes.
+The flow: `grid` reads the tables and lays out the grid (molecules × region columns, `anatomy` says
+which column a region's findings sit in), `page` draws it as one self-contained HTML page (page.css,
+page.js), `figure` as SVG and PNG. Reads only the published tables, the datapackage.json that
+describes them (for the version they were built as), the vocabulary under schemas/ and `params.yaml`,
+never the clock: the same tables give the same bytes.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipeline.core.files import atomic_write_bytes
@@ -22,6 +24,21 @@ HTML_FILE, SVG_FILE, PNG_FILE = "evidence-map.html", "evidence-map.svg", "eviden
 DEFAULT_DPI = 150
 
 
+def built_version(tables: Path, version: str) -> str:
+    """The version the tables were built as: that of the datapackage.json beside their folder when it
+    describes them (a resource's path leads to their findings.csv), e.g. `0.1.0+unreleased`; else `version`
+    (params.yaml's), for a folder no descriptor describes."""
+    descriptor = tables.parent / "datapackage.json"
+    try:
+        package = json.loads(descriptor.read_text(encoding="utf-8"))
+        paths = [(descriptor.parent / r["path"]).resolve() for r in package["resources"] if isinstance(r["path"], str)]
+        described = (tables / "findings.csv").resolve() in paths
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return version
+    built = package.get("version")
+    return built if described and isinstance(built, str) and built else version
+
+
 def build(root: Path, params: dict, out: Path | None = None, data: Path | None = None) -> dict[Path, bytes]:
     """Every file the report writes and its bytes; nothing written yet."""
     try:
@@ -34,6 +51,7 @@ def build(root: Path, params: dict, out: Path | None = None, data: Path | None =
         raise ProblemsFound([Problem("bad-param", "report.dpi must be a whole number from 50 to 600",
                                      file="params.yaml", column="report.dpi", value=str(dpi))])
     out = Path(out) if out is not None else root / REPORT_DIR
+    version = built_version(root / published, version)
     emap = evidence_map(read_tables(root / published), published)
     svg, png = render_figure(emap, name, version, dpi)
     return {

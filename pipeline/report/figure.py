@@ -10,13 +10,13 @@ import io
 
 from pipeline.core.citation import short_citation
 from pipeline.report.grid import (DIRECTIONS, LOST, POPULATION_HEADINGS, SYMBOLS, WORDS, EvidenceMap, header_runs,
-                                  lost_count, summary)
+                                  lost_count, origin, summary, version_words)
 
 # Okabe & Ito's colour-blind-safe palette: vermillion up, blue down; no change is drawn in outline.
 COLOURS = {"increase": "#D55E00", "decrease": "#0072B2", "no_change": "#000000"}
 # The symbol on each mark: black on vermillion (5.4:1; white would be 3.9:1), white on blue (5.0:1).
 TEXT_COLOURS = {"increase": "black", "decrease": "white", "no_change": "black"}
-MARGIN, LABEL_W, SLOT_W, TOTAL_W, AGREEMENT_W, LOST_MIN_W = 0.25, 1.75, 0.5, 0.7, 0.85, 1.25
+MARGIN, LABEL_W, SLOT_W, TOTAL_W, AGREEMENT_W, LOST_MIN_W = 0.25, 1.9, 0.5, 0.7, 1.3, 1.25
 TITLE_H, HEAD_H, ROW_H, CATEGORY_H, LEGEND_H, NOTE_H = 0.75, 0.27, 0.22, 0.25, 0.55, 0.2
 FONT = 8.0
 
@@ -39,8 +39,10 @@ def figure_notes(emap: EvidenceMap, name: str, version: str) -> list[str]:
                      "in a guessed region.")
     if any(row.molecule.get("label_truncated") == "true" for row in emap.rows):
         notes.append("\u2020 label truncated in the source export; kept verbatim.")
-    notes.append(f"Data: {name} {version}, CC BY 4.0. Every mark's finding_id and verbatim source cell: "
-                 "reports/evidence-map.html.")
+    notes.append("Agreement is judged per region column: \u201cmixed\u201d only where findings differ in the same "
+                 "column (sub-regions in their parent's); \u201cdiffers by region\u201d where columns differ.")
+    notes.append(f"Data: {name} {version_words(version)}, CC BY 4.0. Every mark's finding_id, references and "
+                 "verbatim source cell: reports/evidence-map.html.")
     return notes
 
 
@@ -100,7 +102,7 @@ def _draw_title(d: _Drawing, name: str, version: str) -> None:
     d.text(MARGIN, 0.25, f"Evidence map: molecular changes induced by ketamine ({name} {version})",
            fontsize=12, weight="bold")
     source = f"Table 1 of {short_citation(review)}, doi:{review.get('doi', '')}" if review else "the package's sources"
-    d.text(MARGIN, 0.5, f"{summary(d.emap)}, digitised from {source}", fontsize=FONT, color="#333333")
+    d.text(MARGIN, 0.5, f"{summary(d.emap)}: {origin(d.emap, source)}", fontsize=FONT, color="#333333")
 
 
 def _draw_header(d: _Drawing) -> None:

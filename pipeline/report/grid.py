@@ -1,10 +1,14 @@
 """The evidence map's grid: the published tables → molecules (rows, by category) × region columns.
 
 The grid of the review's Table 1, kept alive: molecules (grouped by category) × the region columns
-under their header hierarchy, one mark per direction in a cell (↑ ↓ −, with a count when several
-findings share it), and a column of its own for findings whose location the source lost, so that
-nothing is drawn in a region the source does not state. A pure function of the tables: the same
+under their header hierarchy (`anatomy`: a sub-region sits in its parent's column, a region outside the
+review's grid gets a column of its own), one mark per direction in a cell (↑ ↓ −, with a count when
+several findings share it), and a column of its own for findings whose location the source lost, so
+that nothing is drawn in a region the source does not state. A pure function of the tables: the same
 tables give the same grid (stable order, no clock). `page` draws it as HTML, `figure` as SVG/PNG.
+
+Agreement is judged place by place (`agreement`): findings that differ within one region column are
+mixed; findings that agree within each column but differ between columns differ by region.
 
 The grid aggregates: a mark holds its count, its counts per population and measure (what the page's
 filters need) and a bounded sample of its findings in full, the first in source order. So the grid,
@@ -23,7 +27,9 @@ import polars as pl
 
 from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem, ProblemsFound
+from pipeline.core.releases import is_unreleased, released_of
 from pipeline.core.vocab import RESOURCES, Vocabulary
+from pipeline.report.anatomy import LOST, LOST_HEADING, POPULATION_HEADINGS, Column, column_of, columns, region_words
 
 _VOCAB = Vocabulary()
 # The vocabulary of schemas/: the directions in their order, each with the symbol the source prints and
@@ -33,19 +39,21 @@ SYMBOLS = {row["direction"]: row["symbol"] for row in _VOCAB.directions}
 WORDS = {direction: direction.replace("_", " ") for direction in DIRECTIONS}
 POPULATIONS = tuple(next(f for f in _VOCAB.table_schema("findings")["fields"]
                          if f["name"] == "population")["constraints"]["enum"])
-# The page's own words: what a cell whose findings all agree says, and the review's population headers.
+# The page's own words for agreement (see `agreement`): findings that all agree, wherever they are; findings
+# that differ within one region column (a cell: the same place); findings that agree within each region
+# column but differ between columns; findings that differ where one of them lost its location.
 AGREEMENTS = {"increase": "all up", "decrease": "all down", "no_change": "no change"}
 MIXED = "mixed"
-POPULATION_HEADINGS = {"animal": "Animals", "human": "Humans"}
-LOST = "lost"  # the key of the column for findings whose location was lost in the source
-LOST_HEADING = "Location lost in source"
+MIXED_IN = ("mixed in {n} region", "mixed in {n} regions")
+BY_REGION = "differs by region"
+LOCATION_LOST = "differs, location lost"
 
 REQUIRED_COLUMNS = {
     "findings": ("finding_id", "source_id", "molecule_label", "molecule_id", "measure", "direction",
                  "population", "region_id", "location_status", "species", "qualifier", "references",
                  "citation_status", "source_row", "source_cell", "source_text"),
     "molecules": ("molecule_id", "label", "category"),
-    "regions": ("region_id", "label", "name", "population", "review_column", "review_group"),
+    "regions": ("region_id", "label", "name", "population", "part_of", "review_column", "review_group"),
     "sources": ("source_id",),
 }
 # The findings the page carries in full, shared among its marks (each gets SAMPLE_BUDGET // marks,
@@ -55,30 +63,21 @@ SAMPLE_MAX = 50
 MARK_KEY = ("molecule_id", "column", "direction")
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str  # the region_id, or LOST
-    label: str
-    name: str
-    population: str  # empty for the lost column
-    group: str
-
-    @property
-    def where(self) -> str:
-        """The column in words, as a screen reader and the provenance panel say it."""
-        if self.key == LOST:
-            return "location lost in source"
-        return f"{self.label} ({self.name}), {POPULATION_HEADINGS.get(self.population, self.population).lower()}"
-
-
 @dataclass
 class Mark:
     """The findings of one direction in one cell: counted, and a few of them in full."""
     index: int  # the mark's place in the page, in reading order (row, column, direction)
     direction: str
     count: int
-    groups: list[tuple[str, str, int]]  # (population, measure, count) of its findings: what the filters need
+    groups: list[tuple[str, str, str, int]]  # (population, measure, region_id, count): what filters and details need
     sample: list[dict[str, str]]  # its first findings in source order, at most EvidenceMap.sample_size
+
+    def regions(self) -> dict[str, int]:
+        """How many of its findings sit in each region (the column's own, or a sub-region of it)."""
+        counts: dict[str, int] = {}
+        for _, _, region, count in self.groups:
+            counts[region] = counts.get(region, 0) + count
+        return counts
 
 
 @dataclass
@@ -96,7 +95,7 @@ class Row:
 
     @property
     def agreement(self) -> str:
-        return agreement({mark.direction for mark in self.marks})
+        return agreement({column: set(by_direction) for column, by_direction in self.cells.items()})
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,7 @@ class Counts:
     population: dict[str, int]  # '' for findings whose population is unknown
     measure: dict[str, int]
     lost: int  # findings whose location was lost in the source
+    source: dict[str, int] = field(default_factory=dict)  # findings per source_id
 
 
 @dataclass
@@ -121,6 +121,10 @@ class EvidenceMap:
     table: str = "data/findings.csv"  # every finding, as the package lays it out: for marks not carried in full
 
     @property
+    def region_by_id(self) -> dict[str, dict[str, str]]:
+        return {r["region_id"]: r for r in self.regions}
+
+    @property
     def rows(self) -> list[Row]:
         return [row for _, rows in self.categories for row in rows]
 
@@ -129,9 +133,26 @@ class EvidenceMap:
         return next((s for s in self.sources if s.get("kind") == "review"), None)
 
 
-def agreement(directions: set[str]) -> str:
-    """'all up', 'all down', 'no change' when every finding agrees, else 'mixed'."""
+def cell_agreement(directions: set[str]) -> str:
+    """One cell (a molecule in one region column): 'all up', 'all down', 'no change' when its findings agree,
+    else 'mixed' (they differ in the same place)."""
     return AGREEMENTS[next(iter(directions))] if len(directions) == 1 else MIXED
+
+
+def agreement(cells: dict[str, set[str]]) -> str:
+    """A row's agreement from its cells (column → directions; LOST is no place): 'mixed in N region(s)' when
+    findings differ within N region columns; else 'all up', 'all down', 'no change' when every finding agrees;
+    else 'differs by region' when region columns differ from each other; else 'differs, location lost' (the
+    difference involves findings whose location was lost, so whether it is in one place is unknown).
+    page.js says the same in the same words, after filtering."""
+    located = [directions for column, directions in cells.items() if column != LOST and directions]
+    every = set().union(*located, cells.get(LOST, set()))
+    mixed = sum(len(directions) > 1 for directions in located)
+    if mixed:
+        return MIXED_IN[mixed != 1].format(n=mixed)
+    if len(every) <= 1:
+        return cell_agreement(every) if every else ""
+    return BY_REGION if len(set().union(*located)) > 1 else LOCATION_LOST
 
 
 def _unreadable(path: Path, error: Exception) -> Problem:
@@ -228,20 +249,22 @@ def _first_findings(findings: pl.DataFrame, size: int) -> pl.DataFrame:
     return findings[first["_line"].sort()].sort(_source_order())
 
 
-def _counts(groups: pl.DataFrame) -> Counts:
+def _counts(groups: pl.DataFrame, findings: pl.DataFrame) -> Counts:
     def per(name: str) -> dict[str, int]:
         return dict(groups.group_by(name).agg(pl.col("len").sum()).sort(name).iter_rows())
 
     return Counts(total=int(groups["len"].sum()), direction=per("direction"), population=per("population"),
-                  measure=per("measure"), lost=int(groups.filter(pl.col("column") == LOST)["len"].sum()))
+                  measure=per("measure"), lost=int(groups.filter(pl.col("column") == LOST)["len"].sum()),
+                  source=dict(findings.group_by("source_id").len().sort("source_id").iter_rows()))
 
 
 def _rows(groups: pl.DataFrame, sample: pl.DataFrame, molecules: dict, columns: list[Column]) -> dict[str, Row]:
     """Each molecule's row of marks, numbered in reading order (the table's columns, then directions)."""
     by_mark: dict[tuple, list] = {}
-    for population, measure, count, *key in groups.select(
-            "population", "measure", "len", *MARK_KEY).sort(MARK_KEY[0], "population", "measure").iter_rows():
-        by_mark.setdefault(tuple(key), []).append((population, measure, count))
+    for population, measure, region, count, *key in groups.select(
+            "population", "measure", "region_id", "len", *MARK_KEY).sort(
+            MARK_KEY[0], "population", "measure", "region_id").iter_rows():
+        by_mark.setdefault(tuple(key), []).append((population, measure, region, count))
     samples: dict[tuple, list[dict[str, str]]] = {}
     for finding in sample.iter_rows(named=True):
         samples.setdefault(tuple(finding.pop(k) if k == "column" else finding[k] for k in MARK_KEY), []).append(finding)
@@ -255,47 +278,38 @@ def _rows(groups: pl.DataFrame, sample: pl.DataFrame, molecules: dict, columns: 
         keys = sorted((k for k in by_mark if k[0] == molecule_id), key=lambda k: (order[k[1]], DIRECTIONS.index(k[2])))
         for key in keys:
             groups_of = by_mark[key]
-            mark = Mark(index, key[2], sum(n for _, _, n in groups_of), groups_of, samples.get(key, []))
+            mark = Mark(index, key[2], sum(n for *_, n in groups_of), groups_of, samples.get(key, []))
             row.cells.setdefault(key[1], {})[key[2]] = mark
             index += 1
     return rows
 
 
-def _regions_in_order(regions: list[dict[str, str]], folder: str) -> list[dict[str, str]]:
-    try:  # the review's columns in its order, then known regions the table has no column for
-        return sorted(regions, key=lambda r: int(r["review_column"] or 1 << 30))
-    except ValueError:
-        raise ProblemsFound([Problem("bad-column", "a region's review_column is not a whole number",
-                                     file=f"{folder}/regions.csv", column="review_column")])
-
-
 def evidence_map(tables: dict, folder: str = "data") -> EvidenceMap:
     """The grid: a pure function of the tables. Findings that point nowhere are problems, not dropped."""
-    regions = _regions_in_order(tables["regions"], folder)
-    columns = [Column(r["region_id"], r["label"], r["name"], r["population"], r["review_group"] or "Other regions")
-               for r in regions]
-    columns.append(Column(LOST, LOST_HEADING, LOST_HEADING, "", ""))
+    regions = tables["regions"]
+    placed = column_of(regions, folder)
     molecules = {m["molecule_id"]: m for m in tables["molecules"]}
     findings = _as_frame(tables["findings"])
-    problems = _check(findings, list(molecules), [r["region_id"] for r in regions], folder)
+    problems = _check(findings, list(molecules), list(placed), folder)
     if problems:
         raise ProblemsFound(problems)
-    findings = findings.with_columns(
-        column=pl.when(pl.col("region_id") == "").then(pl.lit(LOST)).otherwise(pl.col("region_id")))
-    groups = findings.group_by(*MARK_KEY, "population", "measure").len()
+    findings = findings.with_columns(column=pl.col("region_id").replace_strict(
+        placed, default=LOST, return_dtype=pl.String))
+    groups = findings.group_by(*MARK_KEY, "population", "measure", "region_id").len()
+    grid_columns = columns(regions, set(groups["column"].unique()), POPULATIONS, folder)
     marks = groups.select(MARK_KEY).unique().height
     size = max(1, min(SAMPLE_MAX, SAMPLE_BUDGET // max(marks, 1)))
     sample = _first_findings(findings, size)
-    rows = _rows(groups, sample, molecules, columns)
+    rows = _rows(groups, sample, molecules, grid_columns)
     categories: dict[str, list[Row]] = {}
     for molecule in tables["molecules"]:  # the table's order, grouped by category in order of first appearance
         if molecule["molecule_id"] in rows:
             categories.setdefault(molecule["category"], []).append(rows[molecule["molecule_id"]])
     return EvidenceMap(
-        columns=columns,
+        columns=grid_columns,
         categories=list(categories.items()),
         without_findings=[m for m in tables["molecules"] if m["molecule_id"] not in rows],
-        counts=_counts(groups),
+        counts=_counts(groups, findings),
         sample_size=size,
         regions=regions,
         sources=tables["sources"],
@@ -322,15 +336,42 @@ def findings_phrase(count: int) -> str:
     return f"{count} finding" if count == 1 else f"{count} findings"
 
 
-def mark_label(direction: str, count: int, molecule: str, column: Column) -> str:
-    """The text alternative of a mark; the page's script builds the same words after filtering."""
-    return f"{WORDS[direction]}: {findings_phrase(count)}, {molecule}, {column.where}"
+def within(mark: Mark, column: Column, regions: dict[str, dict[str, str]]) -> list[tuple[str, int]]:
+    """The sub-regions of `column` a mark's findings sit in, in words with their counts, in the table's order."""
+    counts = mark.regions()
+    return [(region_words(regions[r]), counts[r]) for r in regions if r in counts and r not in ("", column.key)]
+
+
+def mark_label(direction: str, count: int, molecule: str, column: Column, sub: list[tuple[str, int]] = ()) -> str:
+    """The text alternative of a mark, naming the sub-regions its findings sit in; the page's script builds
+    the same words after filtering."""
+    label = f"{WORDS[direction]}: {findings_phrase(count)}, {molecule}, {column.where}"
+    return label + ("; " + ", ".join(f"{n} in {words}" for words, n in sub) if sub else "")
 
 
 def summary(emap: EvidenceMap) -> str:
     directions = emap.counts.direction
     parts = ", ".join(f"{directions[d]} {WORDS[d]}" for d in DIRECTIONS if directions.get(d))
     return f"{findings_phrase(emap.counts.total)} ({parts}) on {len(emap.rows)} molecules"
+
+
+def origin(emap: EvidenceMap, review_words: str) -> str:
+    """Where the findings come from: '93 digitised from <review_words>, 86 from 1 contribution'."""
+    review = emap.review
+    from_review = emap.counts.source.get(review["source_id"], 0) if review else 0
+    others = {s: n for s, n in emap.counts.source.items() if not review or s != review["source_id"]}
+    parts = [f"{from_review} digitised from {review_words}"] if from_review else []
+    if others:
+        count = len(others)
+        parts.append(f"{sum(others.values())} from {count} contribution{'' if count == 1 else 's'}")
+    return ", ".join(parts)
+
+
+def version_words(version: str) -> str:
+    """The version the package was built as, and, for an unreleased build, what that means."""
+    if is_unreleased(version):
+        return f"{version} (not released: the data changed since release {released_of(version)})"
+    return version
 
 
 def lost_count(emap: EvidenceMap) -> int:

@@ -9,11 +9,12 @@
   const dialog = document.getElementById("provenance");
   const title = document.getElementById("provenance-title");
   const body = document.getElementById("provenance-body");
-  const {words: WORDS, symbols: SYMBOLS, agreements: AGREEMENTS} = data;
+  const {words: WORDS, symbols: SYMBOLS, agreement: AGREEMENT} = data;
   let opener = null;
 
   const phrase = (n) => n + (n === 1 ? " finding" : " findings");
   const populationOf = (population) => population || "unknown";
+  const regionWords = (region) => region.label + " (" + region.name + ")";
   // a finding of a mark's sample, from its list of values in the order of data.fields
   const finding = (values) => Object.fromEntries(data.fields.map((name, i) => [name, values[i]]));
 
@@ -28,40 +29,70 @@
       && (chosen.direction === "all" || direction === chosen.direction);
   }
 
-  // how many of a mark's findings pass the filters, from its counts per population and measure
+  // how many of a mark's findings pass the filters, in all and per region (data.regions' index), from its
+  // counts per population, measure and region
   function shown(mark, chosen) {
+    const byRegion = new Map();
     let count = 0;
-    for (const [population, measure, n] of data.marks[mark.dataset.mark][0]) {
-      if (passes(data.populations[population], data.measures[measure], mark.dataset.direction, chosen)) count += n;
+    for (const [population, measure, region, n] of data.marks[mark.dataset.mark][0]) {
+      if (!passes(data.populations[population], data.measures[measure], mark.dataset.direction, chosen)) continue;
+      count += n;
+      byRegion.set(region, (byRegion.get(region) || 0) + n);
     }
-    return count;
+    return {count, byRegion};
+  }
+
+  // the sub-regions of the mark's column its shown findings sit in, as grid.within says them
+  function within(mark, byRegion) {
+    return [...byRegion.keys()].filter((i) => i >= 0 && data.regions[i].region_id !== mark.dataset.column)
+      .sort((a, b) => a - b).map((i) => byRegion.get(i) + " in " + regionWords(data.regions[i]));
+  }
+
+  // a row's agreement from its cells (column → set of directions), as grid.agreement judges it
+  function agreement(cells) {
+    const located = [...cells].filter(([column, set]) => column !== data.lost && set.size).map(([, set]) => set);
+    const every = new Set([...located.flatMap((set) => [...set]), ...(cells.get(data.lost) || [])]);
+    const mixed = located.filter((set) => set.size > 1).length;
+    if (mixed) return AGREEMENT.mixed_in[mixed === 1 ? 0 : 1].replace("{n}", String(mixed));
+    if (every.size === 1) return AGREEMENT.all[[...every][0]];
+    if (!every.size) return "";
+    return new Set(located.flatMap((set) => [...set])).size > 1 ? AGREEMENT.by_region : AGREEMENT.location_lost;
+  }
+
+  // a population chosen hides the other populations' columns
+  function showColumns(chosen) {
+    for (const cell of document.querySelectorAll("#evidence-map [data-population]")) {
+      cell.hidden = chosen.population !== "all" && cell.dataset.population !== chosen.population;
+    }
   }
 
   function apply() {
     const chosen = filters();
+    showColumns(chosen);
     let shownFindings = 0;
     let shownRows = 0;
     for (const group of document.querySelectorAll("tbody[data-category]")) {
       let groupRows = 0;
       for (const row of group.querySelectorAll("tr[data-molecule]")) {
-        const directions = new Set();
+        const cells = new Map();
         let count = 0;
         for (const mark of row.querySelectorAll("button.mark")) {
-          const n = shown(mark, chosen);
+          const {count: n, byRegion} = shown(mark, chosen);
+          const sub = within(mark, byRegion);
           mark.dataset.shown = String(n);
           mark.hidden = n === 0;
           mark.querySelector(".count").textContent = n > 1 ? String(n) : "";
           mark.setAttribute("aria-label", WORDS[mark.dataset.direction] + ": " + phrase(n) + ", "
-            + row.dataset.label + ", " + mark.dataset.where);
+            + row.dataset.label + ", " + mark.dataset.where + (sub.length ? "; " + sub.join(", ") : ""));
           if (n) {
             count += n;
-            directions.add(mark.dataset.direction);
+            if (!cells.has(mark.dataset.column)) cells.set(mark.dataset.column, new Set());
+            cells.get(mark.dataset.column).add(mark.dataset.direction);
           }
         }
         row.hidden = count === 0;
         row.querySelector("td.total").textContent = String(count);
-        row.querySelector("td.agreement").textContent =
-          directions.size === 1 ? AGREEMENTS[[...directions][0]] : (directions.size ? data.mixed : "");
+        row.querySelector("td.agreement").textContent = agreement(cells);
         if (count) {
           shownFindings += count;
           shownRows += 1;
@@ -92,19 +123,47 @@
         : "none: the source cell carries no citation";
     }
     const span = document.createElement("span");
-    f.references.split(";").map((r) => r.trim()).filter(Boolean).forEach((ref, i) => {
+    references(f).forEach((ref, i) => {
       if (i) span.append("; ");
-      const pmid = /^PMID:(\d+)$/i.exec(ref);
-      const link = document.createElement("a");
-      link.textContent = ref;
-      if (pmid) link.href = "https://pubmed.ncbi.nlm.nih.gov/" + pmid[1] + "/";
-      else if (ref.startsWith("10.")) link.href = "https://doi.org/" + ref;
-      span.append(link.href ? link : ref);
+      span.append(referenceLink(ref));
     });
     return span;
   }
 
-  function describe(f) {
+  const references = (f) => (f.references || "").split(";").map((r) => r.trim()).filter(Boolean);
+
+  // a reference as a link: PMID:n to PubMed, a DOI (10.…, or doi:10.…) to doi.org; anything else as text
+  function referenceLink(ref) {
+    const pmid = /^PMID:(\d+)$/i.exec(ref);
+    const doi = /^(?:doi:)?(10\.\d{4,9}\/\S+)$/i.exec(ref);
+    if (!pmid && !doi) return ref;
+    const link = document.createElement("a");
+    link.textContent = ref;
+    link.href = pmid ? "https://pubmed.ncbi.nlm.nih.gov/" + pmid[1] + "/"
+      : "https://doi.org/" + encodeURIComponent(doi[1]).replace(/%2F/g, "/");
+    return link;
+  }
+
+  // the references the shown findings cite, each once with how many of them cite it, or why there are none
+  function citedBy(sample, complete) {
+    const counts = new Map();
+    for (const f of sample) for (const ref of references(f)) counts.set(ref, (counts.get(ref) || 0) + 1);
+    const note = document.createElement("p");
+    note.className = "cited";
+    if (!counts.size) {
+      note.textContent = "References: none; " + (sample.some((f) => f.citation_status === "reference_lost_in_source")
+        ? "the source cites references whose numbers its export lost." : "the source gives none.");
+      return note;
+    }
+    note.append(complete ? "References of these findings: " : "References of the findings shown here: ");
+    [...counts].forEach(([ref, n], i) => {
+      if (i) note.append("; ");
+      note.append(referenceLink(ref), " (" + phrase(n) + ")");
+    });
+    return note;
+  }
+
+  function describe(f, columnOf) {
     const article = document.createElement("article");
     article.className = "finding";
     const heading = document.createElement("h3");
@@ -119,9 +178,12 @@
     add(list, "Direction", SYMBOLS[f.direction] + " " + WORDS[f.direction]);
     add(list, "Measure", f.measure);
     add(list, "Population", f.population || "unknown (lost in source)");
-    add(list, "Region", region ? region.label + " (" + region.name + ")" : "unknown (lost in source)");
+    const column = regions.get(columnOf);
+    add(list, "Region", !region ? "unknown (lost in source)" : regionWords(region)
+      + (column && f.region_id !== columnOf ? ", within " + regionWords(column) : ""));
     add(list, "Species", f.species);
     add(list, "Qualifier", f.qualifier);
+    add(list, "Notes", f.notes);
     add(list, "References", referenceList(f));
     add(list, "location_status", f.location_status);
     add(list, "citation_status", f.citation_status);
@@ -131,8 +193,10 @@
 
   // where the findings a mark does not carry are: the published table, filtered as the page is
   function elsewhere(mark, carried, count, chosen) {
+    const ids = [...shown(mark, chosen).byRegion.keys()].sort((a, b) => a - b)
+      .map((i) => (i >= 0 ? data.regions[i].region_id : "(empty)"));
     const by = ["molecule_id=" + mark.closest("tr").dataset.molecule,
-                "region_id=" + (mark.dataset.region || "(empty)"), "direction=" + mark.dataset.direction];
+                "region_id=" + (ids.length ? ids.join(" or ") : "(empty)"), "direction=" + mark.dataset.direction];
     if (chosen.population !== "all") by.push("population=" + (chosen.population === "unknown" ? "(empty)" : chosen.population));
     if (chosen.measure !== "all") by.push("measure=" + chosen.measure);
     const note = document.createElement("p");
@@ -153,7 +217,11 @@
     title.textContent = mark.querySelector(".symbol").textContent + " " + WORDS[mark.dataset.direction] + ": "
       + row.dataset.label + ", " + mark.dataset.where + " (" + phrase(count) + ")";
     const more = count > sample.length ? [elsewhere(mark, sample.length, count, chosen)] : [];
-    body.replaceChildren(...more, ...sample.map(describe));
+    const sub = within(mark, shown(mark, chosen).byRegion);
+    const parts = sub.length ? [Object.assign(document.createElement("p"), {className: "within",
+      textContent: "Within this column: " + sub.join(", ") + "."})] : [];
+    body.replaceChildren(...more, ...parts, citedBy(sample, count === sample.length),
+      ...sample.map((f) => describe(f, mark.dataset.column)));
     opener = mark;
     dialog.showModal();
   }

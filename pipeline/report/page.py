@@ -14,9 +14,10 @@ import json
 from importlib.resources import files
 
 from pipeline.core.citation import review_citation, short_citation
-from pipeline.report.grid import (AGREEMENTS, DIRECTIONS, LOST, LOST_HEADING, MIXED, POPULATION_HEADINGS, POPULATIONS,
-                                  SYMBOLS, WORDS, Column, EvidenceMap, Row, header_runs, lost_count, mark_label, slug,
-                                  summary)
+from pipeline.report.grid import (AGREEMENTS, BY_REGION, DIRECTIONS, LOCATION_LOST, LOST, LOST_HEADING, MIXED, MIXED_IN,
+                                  POPULATION_HEADINGS, POPULATIONS, SYMBOLS, WORDS, Column, EvidenceMap, Row,
+                                  header_runs, lost_count, mark_label, origin, slug, summary, version_words,
+                                  within)
 
 PAGE_CSS = files("pipeline.report").joinpath("page.css").read_text(encoding="utf-8")
 PAGE_SCRIPT = files("pipeline.report").joinpath("page.js").read_text(encoding="utf-8")
@@ -40,24 +41,30 @@ def _source_label(source: dict[str, str]) -> str:
 
 # The columns of a finding the provenance dialog shows, in the order `fields` lists them in the data block.
 FIELDS = ("finding_id", "source_id", "molecule_id", "molecule_label", "measure", "direction", "population",
-          "region_id", "location_status", "species", "qualifier", "references", "citation_status",
+          "region_id", "location_status", "species", "qualifier", "notes", "references", "citation_status",
           "label_truncated", "source_row", "source_cell", "source_text")
+
+
+# The words of agreement the script uses after filtering (grid.agreement says how they are chosen).
+AGREEMENT_WORDS = {"all": AGREEMENTS, "mixed": MIXED, "mixed_in": MIXED_IN, "by_region": BY_REGION,
+                   "location_lost": LOCATION_LOST}
 
 
 def page_data(emap: EvidenceMap) -> str:
     """What the script needs, as JSON that cannot close the <script>: the words, and for each mark (by its
-    data-mark number) its counts per population and measure and its sample of findings, each a list of
-    FIELDS; regions and sources by id. As large as the grid, not as the findings."""
+    data-mark number) its counts per population, measure and region and its sample of findings, each a list
+    of FIELDS; regions (in the table's order) and sources. As large as the grid, not as the findings."""
     marks = [mark for row in emap.rows for by_direction in row.cells.values() for mark in by_direction.values()]
     marks.sort(key=lambda mark: mark.index)
-    populations = sorted({p for mark in marks for p, _, _ in mark.groups})
-    measures = sorted({m for mark in marks for _, m, _ in mark.groups})
+    populations = sorted({p for mark in marks for p, *_ in mark.groups})
+    measures = sorted({m for mark in marks for _, m, *_ in mark.groups})
+    region_index = {r["region_id"]: n for n, r in enumerate(emap.regions)}
     data = {
-        "words": WORDS, "symbols": SYMBOLS, "agreements": AGREEMENTS, "mixed": MIXED,
+        "words": WORDS, "symbols": SYMBOLS, "agreement": AGREEMENT_WORDS, "lost": LOST,
         "total": emap.counts.total, "table": emap.table, "sample_size": emap.sample_size,
         "populations": populations, "measures": measures, "fields": FIELDS,
-        # a mark: [[population index, measure index, count], ...], [[finding as FIELDS], ...]
-        "marks": [[[[populations.index(p), measures.index(m), n] for p, m, n in mark.groups],
+        # a mark: [[population index, measure index, region index (-1: none), count], ...], [[finding as FIELDS], ...]
+        "marks": [[[[populations.index(p), measures.index(m), region_index.get(r, -1), n] for p, m, r, n in mark.groups],
                    [[f.get(k, "") for k in FIELDS] for f in mark.sample]] for mark in marks],
         "regions": [{k: r[k] for k in ("region_id", "label", "name", "population")} for r in emap.regions],
         "sources": [{"source_id": s["source_id"], "label": _source_label(s), "path": s.get("path", "")}
@@ -65,6 +72,19 @@ def page_data(emap: EvidenceMap) -> str:
     }
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+AGREEMENT_DEFINITION = (
+    '<p id="agreement-definition"><dfn>Agreement</dfn> is judged place by place. In one cell (a molecule in '
+    "one region column, its sub-regions included) the findings agree when they all go one way, and are mixed when "
+    "they differ in that same place. The Agreement column says "
+    f"\u201c{AGREEMENTS['increase']}\u201d, \u201c{AGREEMENTS['decrease']}\u201d or "
+    f"\u201c{AGREEMENTS['no_change']}\u201d when every finding of the row agrees; "
+    f"\u201c{BY_REGION}\u201d when each region's findings agree but regions differ from each other; "
+    f"\u201c{MIXED_IN[1].format(n='N')}\u201d when findings differ within N region columns; and "
+    f"\u201c{LOCATION_LOST}\u201d when findings differ and some of them lost their location in the source, "
+    "so whether they differ in one place is unknown (the column of lost locations is not a place). "
+    "The filters change it: it is judged on the findings shown.</p>")
 
 
 def _select(name: str, label: str, options: list[tuple[str, str]]) -> str:
@@ -76,8 +96,8 @@ def _filters(emap: EvidenceMap) -> str:
     counts = emap.counts
     populations, measures, directions = counts.population, counts.measure, counts.direction
     population_options = [("all", f"All ({counts.total})")]
-    population_options += [(p, f"{p} ({populations.get(p, 0)})") for p in POPULATIONS]
-    population_options += [("unknown", f"unknown: lost in source ({populations.get('', 0)})")]
+    population_options += [(p, f"{POPULATION_HEADINGS.get(p, p)} ({populations.get(p, 0)})") for p in POPULATIONS]
+    population_options += [("unknown", f"Unknown: location lost in source ({populations.get('', 0)})")]
     measure_options = [("all", f"All ({counts.total})")]
     measure_options += [(m, f"{m} ({measures[m]})") for m in sorted(measures, key=str.casefold)]
     direction_options = [("all", f"All ({counts.total})")]
@@ -105,19 +125,22 @@ def _thead(emap: EvidenceMap) -> list[str]:
     top = ['<tr><th scope="col" rowspan="3" id="h-molecule">Molecule</th>']
     for population, span in header_runs(regions, lambda c: c.population):
         heading = POPULATION_HEADINGS.get(population, population)
-        top.append(f'<th scope="colgroup" colspan="{span}" id="h-{slug(population)}" class="population">{_e(heading)}</th>')
+        top.append(f'<th scope="colgroup" colspan="{span}" id="h-{slug(population)}" class="population" '
+                   f'data-population="{_e(population)}">{_e(heading)}</th>')
     top.append(f'<th scope="col" rowspan="3" id="h-lost" class="lost">{_e(lost.label)}</th>'
                '<th scope="col" rowspan="3" id="h-total">Findings</th>'
-               '<th scope="col" rowspan="3" id="h-agreement">Agreement</th></tr>')
+               '<th scope="col" rowspan="3" id="h-agreement"><a href="#agreement-definition">Agreement</a></th></tr>')
     middle = ["<tr>"]
     for (population, group), span in header_runs(regions, lambda c: (c.population, c.group)):
         middle.append(f'<th scope="colgroup" colspan="{span}" id="h-{slug(population)}-{slug(group)}" '
-                      f'headers="h-{slug(population)}">{_e(group)}</th>')
+                      f'headers="h-{slug(population)}" data-population="{_e(population)}">{_e(group)}</th>')
     middle.append("</tr>")
     leaf = ["<tr>"]
     for c in regions:
-        leaf.append(f'<th scope="col" id="h-{_e(c.key)}" headers="h-{slug(c.population)} '
-                    f'h-{slug(c.population)}-{slug(c.group)}"><abbr title="{_e(c.name)}">{_e(c.label)}</abbr></th>')
+        css = "" if c.review else ' class="other"'
+        leaf.append(f'<th scope="col" id="h-{_e(c.key)}"{css} headers="h-{slug(c.population)} '
+                    f'h-{slug(c.population)}-{slug(c.group)}" data-population="{_e(c.population)}">'
+                    f'<abbr title="{_e(c.name)}">{_e(c.label)}</abbr></th>')
     leaf.append("</tr>")
     return ["<thead>", "".join(top), "".join(middle), "".join(leaf), "</thead>"]
 
@@ -129,20 +152,21 @@ def _headers_of(column: Column) -> str:
     return f"h-{population} h-{population}-{slug(column.group)} h-{column.key}"
 
 
-def _cell(row: Row, column: Column, row_header: str) -> str:
+def _cell(emap: EvidenceMap, row: Row, column: Column, row_header: str) -> str:
     label = row.molecule["label"]
     marks = []
     for direction, mark in sorted(row.cells.get(column.key, {}).items(), key=lambda kv: DIRECTIONS.index(kv[0])):
         count = str(mark.count) if mark.count > 1 else ""
-        region = "" if column.key == LOST else column.key
+        sub = within(mark, column, emap.region_by_id)
         marks.append(
             f'<button type="button" class="mark {direction}" data-direction="{direction}" data-mark="{mark.index}" '
-            f'data-where="{_e(column.where)}" data-region="{_e(region)}" '
-            f'aria-label="{_e(mark_label(direction, mark.count, label, column))}">'
+            f'data-where="{_e(column.where)}" data-column="{_e(column.key)}" '
+            f'aria-label="{_e(mark_label(direction, mark.count, label, column, sub))}">'
             f'<span class="symbol" aria-hidden="true">{SYMBOLS[direction]}</span>'
             f'<span class="count" aria-hidden="true">{count}</span></button>')
     css = ' class="lost"' if column.key == LOST else ""
-    return f'<td{css} headers="{row_header} {_headers_of(column)}">{"".join(marks)}</td>'
+    population = f' data-population="{_e(column.population)}"' if column.key != LOST else ""
+    return f'<td{css} headers="{row_header} {_headers_of(column)}"{population}>{"".join(marks)}</td>'
 
 
 def _tbody(emap: EvidenceMap, number: int, category: str, rows: list[Row]) -> list[str]:
@@ -154,7 +178,7 @@ def _tbody(emap: EvidenceMap, number: int, category: str, rows: list[Row]) -> li
         row_id = f"m-{slug(molecule['molecule_id'])}"
         truncated = ' <span class="truncated">(label truncated in the source)</span>' \
             if molecule.get("label_truncated") == "true" else ""
-        cells = "".join(_cell(row, column, f"cat-{number} {row_id}") for column in emap.columns)
+        cells = "".join(_cell(emap, row, column, f"cat-{number} {row_id}") for column in emap.columns)
         out.append(
             f'<tr data-molecule="{_e(molecule["molecule_id"])}" data-label="{_e(molecule["label"])}">'
             f'<th scope="row" id="{row_id}" headers="cat-{number}">{_e(molecule["label"])}{truncated}</th>{cells}'
@@ -240,7 +264,8 @@ def render_html(emap: EvidenceMap, name: str, version: str) -> str:
         "<body>",
         "<header>",
         "<h1>Evidence map: molecular changes induced by ketamine</h1>",
-        f"<p>{_e(name)} {_e(version)}: {_e(summary(emap))}, digitised from Table 1 of {_e(short)}.</p>",
+        f"<p>{_e(name)} {_e(version_words(version))}: {_e(summary(emap))}: "
+        f"{_e(origin(emap, 'Table 1 of ' + short))}.</p>",
         notice,
         "</header>",
         "<main>",
@@ -251,6 +276,7 @@ def render_html(emap: EvidenceMap, name: str, version: str) -> str:
         "<noscript><p>The filters and the provenance of each mark need JavaScript; the table reads without it.</p></noscript>",
         _legend(),
         *_table(emap),
+        AGREEMENT_DEFINITION,
         without,
         "</main>",
         '<dialog id="provenance" aria-labelledby="provenance-title">',
