@@ -3,8 +3,8 @@
 Run: python benchmarks/report_scale.py [N ...]   (default: 1000 10000 100000 1000000 findings)
 
 For each size it writes a package folder (in a temporary directory) whose findings.csv holds the
-published findings repeated with new ids, 14 in 15 of the copies placed in one of the 14 region
-columns (a package with curated locations and contributions), the rest lost in source; molecules,
+published findings repeated with new ids, each copy but one in (regions + 1) placed in one of the
+regions of regions.csv (a package with curated locations and contributions), the rest lost in source; molecules,
 regions and sources are the published tables. Then, in a fresh Python process per size, it times the
 report's steps on it: reading the tables, the grid, the page, the figure (SVG + PNG), and prints the
 sizes of the page, the SVG and the PNG and the process's peak RSS.
