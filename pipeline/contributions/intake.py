@@ -19,6 +19,7 @@ from pipeline.contributions.curation import (
     apply_curation,
     check_curation,
 )
+from pipeline.contributions.batch import check_sheets
 from pipeline.contributions.credit import CREDITS_FILE, contributors_of, with_credits
 from pipeline.core.files import atomic_write_bytes, input_refusal, not_regular, read_csv, read_input, sha256_file
 from pipeline.core.people import Contributor
@@ -101,14 +102,15 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
     problems += nested_folders(root / params["contrib"]["dir"], root)
     problems += nested_folders(root / params["curation"]["dir"], root)
     contrib_files = input_files(root / params["contrib"]["dir"])
+    checked_files = []
     if contrib_files:
-        from pipeline.contributions.rules import check_file
+        from pipeline.contributions.sheets import read_sheets
 
         problems += _distinct_source_ids(contrib_files, "contrib", root)
-    index = PackageIndex.of(findings)  # built once, extended per file: no file re-reads the package
-    for path in contrib_files:
+        # every file in one frame, checked against the package's index built once (batch.check_sheets)
+        checked_files = check_sheets(read_sheets(contrib_files), vocab, PackageIndex.of(findings))
+    for path, checked in zip(contrib_files, checked_files):
         display = _display(path, root)
-        checked = check_file(path, vocab, package_findings=index)
         errors = [p for p in checked.problems if p.severity == "error"]
         if errors:
             problems += [_with_file(p, display) for p in errors]
@@ -117,9 +119,7 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
         credit, bad_credit = contributors_of(path, display, root / params["contrib"]["dir"])
         problems += bad_credit
         sources.append(file_source(source_id, "contribution", display, path, ";".join(c.name for c in credit), credit))
-        accepted = contributed_findings(checked.rows, source_id, vocab)
-        index.add(accepted)
-        findings += accepted
+        findings += contributed_findings(checked.rows, source_id, vocab)
 
     curation_files = input_files(root / params["curation"]["dir"])
     problems += _distinct_source_ids(curation_files, "curation", root)

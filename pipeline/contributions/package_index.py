@@ -16,17 +16,21 @@ from pipeline.core.files import csv_cell, read_csv
 CANDIDATE_KEY = ("molecule_id", "measure_final", "population_norm", "region_id", "references_key")
 FINDING_KEY = (*CANDIDATE_KEY, "species_key", "qualifier_key")
 SAME = "molecule, measure, population, region, species, qualifier and reference"
+FILE = "_file"  # which of several files checked together a row (and its problem) belongs to
 
 
 def row_failures(rows, package_findings: PackageIndex | list[dict[str, str]] | None) -> list:
     """Rules across rows (duplicates, contradictions) and against the package, on rows whose cells passed.
 
     A hash of each row's finding key finds the few candidate rows first; the exact comparisons
-    (window functions, joins) then run on those alone.
+    (window functions, joins) then run on those alone. Rows of several files (a FILE column, as the
+    build checks them together) are compared with the rows of their own file only, and the problem
+    rows keep their FILE.
     """
     import polars as pl
 
     key = list(FINDING_KEY)
+    by = [FILE] if FILE in rows.columns else []
     failures = []
 
     def add(frame, mask, code, column, describe, keys, value=None):
@@ -35,10 +39,11 @@ def row_failures(rows, package_findings: PackageIndex | list[dict[str, str]] | N
             failures.append(found)
 
     rows = rows.with_columns(_key_hash=_key_hash(rows, list(CANDIDATE_KEY)))
-    repeated = _with_folded_keys(rows.filter(pl.col("_key_hash").is_duplicated())).with_columns(
-        first_same=pl.col("line").min().over([*key, "direction_norm"]),
-        first_line=pl.col("line").min().over(key),
-        first_direction=pl.col("direction_norm").sort_by("line").first().over(key),
+    twice = pl.struct(*by, "_key_hash").is_duplicated() if by else pl.col("_key_hash").is_duplicated()
+    repeated = _with_folded_keys(rows.filter(twice)).with_columns(
+        first_same=pl.col("line").min().over([*by, *key, "direction_norm"]),
+        first_line=pl.col("line").min().over([*by, *key]),
+        first_direction=pl.col("direction_norm").sort_by("line").first().over([*by, *key]),
     )
     add(repeated, pl.col("line") != pl.col("first_same"), "duplicate-row", None,
         lambda first: (f"the row repeats line {first} (the same finding twice)", "delete one of the two rows"),
@@ -60,7 +65,7 @@ def row_failures(rows, package_findings: PackageIndex | list[dict[str, str]] | N
     opposite = (known.join(package.rename({"direction_norm": "package_direction"}), on=key, how="inner",
                            maintain_order="left")
                 .filter(pl.col("direction_norm") != pl.col("package_direction"))
-                .unique("line", keep="first", maintain_order=True))
+                .unique([*by, "line"], keep="first", maintain_order=True))
     add(opposite, pl.lit(True), "contradicts-package", "direction",
         lambda fid, before, now: (f"the package's finding {fid} says {before} for the same {SAME}; this row says {now}",
                                   "check the row against the study; if the package is wrong, say so in your pull request"),
@@ -176,8 +181,9 @@ def problem_rows(rows, mask, code: str, column: str | None, describe, keys=None,
 
     keys = keys or [column]
     value = value if value is not None else pl.col(column)
-    bad = (rows.select(mask.fill_null(False).alias("_mask"), "line", *keys, value.cast(pl.String).alias("_value"))
-           .filter("_mask").drop("_mask"))
+    carried = [FILE] if FILE in rows.columns else []
+    bad = (rows.select(mask.fill_null(False).alias("_mask"), "line", *keys, value.cast(pl.String).alias("_value"),
+                       *carried).filter("_mask").drop("_mask"))
     if bad.height == 0:
         return None
     distinct = bad.select(keys).unique(maintain_order=True)
@@ -187,7 +193,7 @@ def problem_rows(rows, mask, code: str, column: str | None, describe, keys=None,
     return bad.join(distinct, on=keys, how="left", maintain_order="left", nulls_equal=True).select(
         "line", pl.lit(code).alias("code"), pl.lit(column, dtype=pl.String).alias("column"),
         pl.col("_value").alias("value"), pl.col("_message").alias("message"),
-        pl.col("_suggestion").alias("suggestion"), pl.lit(severity).alias("severity"))
+        pl.col("_suggestion").alias("suggestion"), pl.lit(severity).alias("severity"), *carried)
 
 
 def references_key(series, lists=None):

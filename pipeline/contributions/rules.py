@@ -384,12 +384,18 @@ def _text_rules(rows, schema: dict, columns: dict[str, str], filled: dict) -> tu
 HEADER_CODES = frozenset({"unnamed-column", "duplicate-column", "unknown-column", "missing-column"})
 
 
-def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_errors: int | None) -> CheckedFile:
+def column_order() -> dict[str, int]:
+    """Contribution column → its rank in the template: the order of a line's problems."""
+    return {field["name"]: rank for rank, field in enumerate(Vocabulary().table_schema(SCHEMA)["fields"])}
+
+
+def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_errors: int | None,
+            order: dict[str, int] | None = None) -> CheckedFile:
     """Counts per code (complete), then the problems in line order (columns as the template orders them),
-    capped per severity."""
+    capped per severity; `order`: column_order(), when the caller has it already."""
     import polars as pl
 
-    order = {field["name"]: rank for rank, field in enumerate(Vocabulary().table_schema(SCHEMA)["fields"])}
+    order = order or column_order()
 
     counts: dict[str, int] = {}
     for problem in file_problems:
