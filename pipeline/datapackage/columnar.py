@@ -302,8 +302,6 @@ def check_foreign_keys(name: str, tables: dict, schemas: dict, shown: str) -> li
 
 def check_resources(descriptor: Path, progress: Progress | None = None) -> tuple[dict, dict, dict, list[Problem]]:
     """Every resource of the package: (typed tables, schemas, shown paths, problems) by resource name."""
-    import polars as pl
-
     say = progress or (lambda text: None)
     descriptor = Path(descriptor)
     package = read_descriptor(descriptor)
@@ -325,22 +323,32 @@ def check_resources(descriptor: Path, progress: Progress | None = None) -> tuple
         size = path.stat().st_size
         say(f"[{number}/{len(resources)}] {relative}: checking sha256 of {size / 1e6:,.1f} MB")
         problems += check_integrity(resource, path, str(path))
-        say(f"[{number}/{len(resources)}] {relative}: reading")
-        frame, read_problems = read_text_table(path, resource, schemas[name], str(path))
-        problems += read_problems
-        if frame is None:
-            continue
-        if header := check_header(frame, schemas[name], str(path)):
-            problems += header
-            continue
-        say(f"[{number}/{len(resources)}] {relative}: checking {frame.height:,} rows against the Table Schema")
-        try:
-            tables[name], field_problems = check_fields(frame, schemas[name], str(path))
-        except (pl.exceptions.PolarsError, TypeError, ValueError) as error:  # e.g. a pattern no regex engine takes
-            problems.append(Problem("schema-error", f"the Table Schema cannot be applied: {_first_line(error)}",
-                                    file=str(descriptor), value=name))
-            continue
-        problems += field_problems + check_primary_key(tables[name], schemas[name], str(path))
+        table, table_problems = check_table(path, resource, schemas[name], str(path), str(descriptor), name,
+                                            lambda text: say(f"[{number}/{len(resources)}] {relative}: {text}"))
+        problems += table_problems
+        if table is not None:
+            tables[name] = table
     for name in tables:
         problems += check_foreign_keys(name, tables, schemas, shown[name])
     return tables, schemas, shown, problems
+
+
+def check_table(path: Path, resource: dict, schema: dict, shown: str, schema_file: str, name: str,
+                say: Progress = lambda text: None) -> tuple[object | None, list[Problem]]:
+    """One CSV against its Table Schema (read, header, types, constraints, primary key): the typed
+    table (None when it cannot be typed) and every problem; foreign keys need the other tables."""
+    import polars as pl
+
+    say("reading")
+    frame, problems = read_text_table(path, resource, schema, shown)
+    if frame is None:
+        return None, problems
+    if header := check_header(frame, schema, shown):
+        return None, problems + header
+    say(f"checking {frame.height:,} rows against the Table Schema")
+    try:
+        table, field_problems = check_fields(frame, schema, shown)
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as error:  # e.g. a pattern no regex engine takes
+        return None, problems + [Problem("schema-error", f"the Table Schema cannot be applied: {_first_line(error)}",
+                                         file=schema_file, value=name)]
+    return table, problems + field_problems + check_primary_key(table, schema, shown)

@@ -1,9 +1,11 @@
 """validate: the tidy tables against the schemas in `schemas/`, before anything is published.
 
-Per-column rules (types, required, enums, patterns, unique keys) come from the Table Schemas
-(the stage's tables through pandera's frictionless reader; a whole package in one columnar polars
-pass, `pipeline.datapackage.columnar`), so the published schema and the checks are one source of
-truth. Domain rules that a Table Schema cannot say (population fits the region, statuses agree
+Per-column rules (types, required, enums, patterns, unique and primary keys, foreign keys) come
+from the Table Schemas, applied by the columnar engine (`pipeline.datapackage.columnar`: one polars
+read per table) to the stage's tables and to a whole package alike, so the published schema and the
+checks are one source of truth. The vocabularies under schemas/ are checked with pandera's schemas
+built from the same Table Schemas (`column_schema`), and tests/test_validate.py holds pandera and
+the columnar engine to the same verdicts on the stage's tables. Domain rules that a Table Schema cannot say (population fits the region, statuses agree
 with the cells they describe, keys point somewhere) are `pipeline.findings.rules`, the same
 expressions that check contributions and curation files. Every failure becomes a `Problem` with file, line, column, value and
 rule; nothing stops at the first one.
@@ -65,67 +67,36 @@ def column_schema(table_schema: dict):
     return schema
 
 
-def domain_rules(tables: dict) -> dict[str, list[tuple[str, str, object]]]:
-    """The rules of `pipeline.findings.rules` over pandas tables: (rule name, column, polars mask of valid
-    rows); `tables` are the frames `read_table` returns."""
-    rows = {name: _text_frame(frame).to_dicts() for name, frame in tables.items()}
-    return {name: [(rule.name, rule.column, rule.valid(rows)) for rule in rules]
-            for name, rules in published_rules().items()}
-
-
-def _text_frame(frame):
-    """A pandas frame's text as a polars frame: missing cells null, the rest as written."""
-    import polars as pl
-
-    return pl.DataFrame({name: pl.Series(name, [None if _missing(v) else str(v) for v in frame[name]], dtype=pl.String)
-                         for name in frame.columns})
-
-
-def rule_problems(tables: dict, display: dict[str, str]) -> list[Problem]:
-    """One problem per row and domain rule it breaks, rows in order."""
-    problems: list[Problem] = []
-    for name, rules in domain_rules(tables).items():
-        frame = _text_frame(tables[name]).with_row_index("_index")
-        for rule, column, valid in rules:
-            broken = frame.filter(~valid.fill_null(False)).select("_index", column)
-            for index, value in broken.iter_rows():
-                problems.append(Problem("rule-violation", f"breaks the rule '{rule}'", file=display[name],
-                                        line=int(tables[name].index[index]) + 2, column=column, value=value))
-    return problems
-
-
-def check_tables(paths: dict[str, Path], schemas: dict[str, dict], display: dict[str, str] | None = None) -> list[Problem]:
-    """Every problem in the four tables, each with file, line (header = line 1), column, value, rule."""
-    import pandera.errors
+def checked_tables(paths: dict[str, Path], schemas: dict[str, dict],
+                   display: dict[str, str] | None = None) -> tuple[dict, list[Problem]]:
+    """The four tables, typed, and every problem in them, each with file, line (header = line 1),
+    column, value and rule: the columnar engine (`pipeline.datapackage.columnar`: one polars read
+    per table, the Table Schema's types, constraints, primary and foreign keys as expressions), then
+    the domain rules of `pipeline.findings.rules` on the typed tables."""
+    from pipeline.datapackage.columnar import check_foreign_keys, check_table
 
     display = display or {name: str(path) for name, path in paths.items()}
     problems: list[Problem] = []
     tables = {}
     for name in RESOURCES:
-        schema = schemas[name]
-        try:
-            frame, type_problems = read_table(paths[name], schema, display[name])
-        except (OSError, ValueError) as error:
-            problems.append(Problem("unreadable-table", f"cannot read the table: {error}", file=display[name]))
+        refusal = input_refusal(paths[name], display[name])
+        if refusal is not None:
+            problems.append(Problem("unreadable-table", f"cannot read the table: {refusal.message}", file=display[name]))
             continue
-        expected = [f["name"] for f in schema["fields"]]
-        if list(frame.columns) != expected:
-            problems.append(Problem("header-mismatch", "the columns differ from the Table Schema",
-                                    file=display[name], line=1, value=",".join(map(str, frame.columns)),
-                                    suggestion="expected " + ",".join(expected)))
-            continue
-        tables[name] = frame
-        problems.extend(type_problems)
-        try:
-            column_schema(schema).validate(frame, lazy=True)
-        except pandera.errors.SchemaErrors as errors:
-            typed = {(p.line, p.column) for p in type_problems}
-            problems.extend(p for p in _failure_problems(errors.failure_cases, frame, display[name])
-                            if (p.line, p.column) not in typed)
-    if len(tables) < len(RESOURCES):
-        return problems
-    problems.extend(rule_problems(tables, display))
-    return problems
+        table, table_problems = check_table(paths[name], {}, schemas[name], display[name], display[name], name)
+        problems += table_problems
+        if table is not None:
+            tables[name] = table
+    for name in tables:
+        problems += check_foreign_keys(name, tables, schemas, display[name])
+    if problems or len(tables) < len(RESOURCES):
+        return tables, problems
+    return tables, apply_package_rules(tables, schemas, display)
+
+
+def check_tables(paths: dict[str, Path], schemas: dict[str, dict], display: dict[str, str] | None = None) -> list[Problem]:
+    """Every problem in the four tables (checked_tables without the tables)."""
+    return checked_tables(paths, schemas, display)[1]
 
 
 def _missing(value) -> bool:
@@ -206,23 +177,23 @@ def _region_links(vocab: Vocabulary) -> list[Problem]:
     return problems
 
 
-def summary(paths: dict[str, Path], vocab: Vocabulary) -> dict:
-    """The numbers a reviewer checks first, written as DVC metrics."""
-    from collections import Counter
+def summary(tables: dict) -> dict:
+    """The numbers a reviewer checks first, written as DVC metrics; `tables` from checked_tables."""
+    import polars as pl
 
-    import pandas as pd
+    findings, molecules = tables["findings"], tables["molecules"]
 
-    findings, _ = read_table(paths["findings"], vocab.table_schema("findings"))
-    molecules, _ = read_table(paths["molecules"], vocab.table_schema("molecules"))
-    with_findings = set(findings["molecule_id"])
+    def counts(column: str) -> dict[str, int]:
+        return dict(sorted(findings.group_by(column).len().iter_rows()))
+
     return {
-        "findings": int(len(findings)),
-        "molecules": int(len(molecules)),
-        "molecules_without_findings": int((~molecules["molecule_id"].isin(with_findings)).sum()),
-        "direction": dict(sorted(Counter(findings["direction"]).items())),
-        "location_status": dict(sorted(Counter(findings["location_status"]).items())),
-        "citation_status": dict(sorted(Counter(findings["citation_status"]).items())),
-        "sources": int(len(pd.read_csv(paths["sources"], dtype=str))),
+        "findings": findings.height,
+        "molecules": molecules.height,
+        "molecules_without_findings": molecules.filter(~pl.col("molecule_id").is_in(findings["molecule_id"].implode())).height,
+        "direction": counts("direction"),
+        "location_status": counts("location_status"),
+        "citation_status": counts("citation_status"),
+        "sources": tables["sources"].height,
         "problems": 0,
     }
 

@@ -9,7 +9,7 @@ from pipeline.core.files import atomic_write_text
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.settings import read_params
 from pipeline.core.vocab import RESOURCES, Vocabulary
-from pipeline.datapackage.validation import check_tables, summary
+from pipeline.datapackage.validation import checked_tables, summary
 
 
 def run(root: Path = Path(".")) -> list[Problem]:
@@ -18,8 +18,8 @@ def run(root: Path = Path(".")) -> list[Problem]:
     interim = root / params["paths"]["interim"]
     paths = {name: interim / f"{name}.csv" for name in RESOURCES}
     display = {name: (Path(params["paths"]["interim"]) / f"{name}.csv").as_posix() for name in RESOURCES}
-    problems = check_tables(paths, {name: vocab.table_schema(name) for name in RESOURCES}, display)
+    tables, problems = checked_tables(paths, {name: vocab.table_schema(name) for name in RESOURCES}, display)
     if problems:
         raise ProblemsFound(problems)
-    atomic_write_text(root / params["paths"]["metrics"], json.dumps(summary(paths, vocab), indent=2) + "\n")
+    atomic_write_text(root / params["paths"]["metrics"], json.dumps(summary(tables), indent=2) + "\n")
     return []
