@@ -3,8 +3,9 @@
 Two series, each in a temporary copy of the repository, whole processes started fresh (wall
 seconds, CPU seconds, peak RSS from wait4):
 
-- many files: N contribution files of R rows in data/contrib/ (N = 10, 100, 1000; R = 100), the
-  extract stage as `dvc repro` runs it, against one file of N × R rows (the same findings);
+- many files: N contribution files of R rows in data/contrib/ (N = 10, 100, 1000; R = 100), every
+  stage as `dvc repro -f` runs it, against one file of N × R rows (the same findings), the pair back
+  to back; the extract stage's ratio beside the whole build's;
 - package size: a package of S findings (S = 1k, 10k, 100k, 1M), built by every stage
   (each stage's share printed), then `ketamap validate` of a 100-row contribution against it,
   `ketamap validate datapackage.json`, `frictionless validate datapackage.json`, and the size of
@@ -55,10 +56,24 @@ def split_rows(bulk: Path, folder: Path, files: int, rows: int) -> None:
         (folder / f"bench-{number:05d}.csv").write_text(header + "".join(part), encoding="utf-8")
 
 
+def build(project: Path) -> tuple[float, float, float, dict[str, float]]:
+    """Every stage in turn, as `dvc repro -f` runs them: (wall, CPU, peak RSS of the largest stage, wall per stage)."""
+    walls, cpu, peak = {}, 0.0, 0.0
+    for name in STAGES:
+        wall, stage_cpu, rss = stage(project, name)
+        walls[name], cpu, peak = wall, cpu + stage_cpu, max(peak, rss)
+    return sum(walls.values()), cpu, peak, walls
+
+
+def shares(walls: dict[str, float]) -> str:
+    total = sum(walls.values())
+    return " ".join(f"{name} {wall / total:.0%}" for name, wall in walls.items())
+
+
 def many_files(counts: list[int], rows: int, work: Path) -> None:
-    print(f"\n## many files of {rows} rows: the extract stage")
-    print(f"{'files':>6} {'rows':>9} {'N files: wall':>14} {'CPU':>8} {'peak':>8} {'1 file: wall':>13} {'CPU':>8} "
-          f"{'ratio':>6}")
+    print(f"\n## many files of {rows} rows: the whole build (every stage), N files against one file of the same rows")
+    print(f"{'files':>6} {'rows':>9} {'N files: wall':>14} {'CPU':>8} {'peak':>8} {'extract':>8} {'1 file: wall':>13} "
+          f"{'CPU':>8} {'extract':>8} {'ratio':>6} {'extract ratio':>14} {'load':>10}")
     for files in counts:
         bulk = work / f"bulk-{files}.csv"
         generate(bulk, files * rows, 0.0)
@@ -66,10 +81,14 @@ def many_files(counts: list[int], rows: int, work: Path) -> None:
         split_rows(bulk, split / "data" / "contrib", files, rows)
         one = copy_project(work / f"one-{files}")
         shutil.copy(bulk, one / "data" / "contrib" / "bench-all.csv")
-        n_wall, n_cpu, n_rss = stage(split, "extract")
-        o_wall, o_cpu, _ = stage(one, "extract")
-        print(f"{files:>6} {files * rows:>9} {n_wall:>12.2f} s {n_cpu:>6.2f} s {n_rss:>5.0f} MB {o_wall:>11.2f} s "
-              f"{o_cpu:>6.2f} s {n_wall / o_wall:>5.2f}×")
+        before = os.getloadavg()[0]
+        n_wall, n_cpu, n_rss, n_stages = build(split)  # the pair back to back, so both see the same load
+        o_wall, o_cpu, _, o_stages = build(one)
+        print(f"{files:>6} {files * rows:>9} {n_wall:>12.2f} s {n_cpu:>6.2f} s {n_rss:>5.0f} MB "
+              f"{n_stages['extract']:>6.2f} s {o_wall:>11.2f} s {o_cpu:>6.2f} s {o_stages['extract']:>6.2f} s "
+              f"{n_wall / o_wall:>5.2f}× {n_stages['extract'] / o_stages['extract']:>13.2f}× "
+              f"{before:>4.1f}→{os.getloadavg()[0]:.1f}")
+        print(f"{'':>16} shares, N files: {shares(n_stages)}; one file: {shares(o_stages)}")
         shutil.rmtree(split)
         shutil.rmtree(one)
 
@@ -81,15 +100,16 @@ def package_size(sizes: list[int], work: Path) -> None:
     for size in sizes:
         project = copy_project(work / f"pkg-{size}")
         generate(project / "data" / "contrib" / "bench-bulk.csv", size, 0.0)
-        print(f"\n### {size:,} contributed findings (+ the review's)")
-        shares, total = [], 0.0
+        print(f"\n### {size:,} contributed findings (+ the review's); load average {os.getloadavg()[0]:.2f}")
+        measured, total, cpu_total, peak = [], 0.0, 0.0, 0.0
         for name in STAGES:
             wall, cpu, rss = stage(project, name)
-            shares.append((name, wall, cpu, rss))
-            total += wall
-        for name, wall, cpu, rss in shares:
+            measured.append((name, wall, cpu, rss))
+            total, cpu_total, peak = total + wall, cpu_total + cpu, max(peak, rss)
+        for name, wall, cpu, rss in measured:
             print(f"  {name:<9} {wall:7.2f} s ({wall / total:4.0%})  {cpu:7.2f} s CPU  {rss:6.0f} MB peak")
-        print(f"  {'all':<9} {total:7.2f} s")
+        print(f"  {'all':<9} {total:7.2f} s         {cpu_total:7.2f} s CPU  {peak:6.0f} MB peak (largest stage); "
+              f"load average {os.getloadavg()[0]:.2f}")
         checks = {
             "validate 100 rows": [str(BIN / "ketamap"), "validate", str(sample), "--format", "json"],
             "validate package": [str(BIN / "ketamap"), "validate", "datapackage.json", "--format", "json"],

@@ -149,3 +149,29 @@ def test_folding_in_many_files_reads_the_vocabulary_and_the_package_once(tmp_pat
         return calls
 
     assert reads(3) == reads(30)
+
+
+def test_contributed_findings_as_a_frame_are_the_findings_as_dicts(files):
+    """The build keeps accepted files' findings as polars frames; they iterate as the same dicts."""
+    from pipeline.contributions.intake import Findings, contributed_frame
+
+    columns = VOCAB.field_names("findings")
+    valid = [c for c in check_sheets(read_sheets(files), VOCAB, PackageIndex.of([]), frames=True) if c.valid]
+    assert valid
+    for checked, alone in zip(valid, [check_sheet(read_sheet(Path(c.path)), VOCAB) for c in valid]):
+        frame = contributed_frame(checked.rows, "contrib-x", VOCAB, columns)
+        assert list(Findings([], [frame])) == contributed_findings(alone.rows, "contrib-x", VOCAB)
+
+
+def test_content_ids_are_the_finding_ids_of_the_content_keys():
+    import polars as pl
+
+    from pipeline.contributions.intake import content_ids
+    from pipeline.findings.ids import content_key, finding_id
+
+    rows = [{"molecule_id": "bdnf", "measure": "level", "direction": "increase", "population": "animal",
+             "region_id": "animal-HPC", "species": species, "qualifier": qualifier, "references": references}
+            for species, qualifier, references in [("Mouse", "", "PMID:2;PMID:1"), ("MOUSE", "Straße", "PMID:1;;PMID:2;PMID:1"),
+                                                   ("rat", "ǅ İ", "10.1/x"), ("", "", "")]]
+    expected = [finding_id("contribution", *content_key(row)) for row in rows]
+    assert content_ids(pl.DataFrame(rows)).to_list() == expected

@@ -36,8 +36,10 @@ NEEDED = ["line", "molecule", "direction", "species", "qualifier", *CANDIDATE_KE
           "region_id"]
 
 
-def check_sheets(sheets: list[Sheet], vocab: Vocabulary, package: PackageIndex) -> list[CheckedFile]:
-    """Each sheet checked against `package` and the valid files before it, with its valid rows."""
+def check_sheets(sheets: list[Sheet], vocab: Vocabulary, package: PackageIndex,
+                 frames: bool = False) -> list[CheckedFile]:
+    """Each sheet checked against `package` and the valid files before it, with its valid rows
+    (`frames=True`: each read file's valid rows as one polars frame, columns ROW_KEYS, not dicts)."""
     import polars as pl
 
     schema = contribution_schema(vocab)
@@ -64,7 +66,7 @@ def check_sheets(sheets: list[Sheet], vocab: Vocabulary, package: PackageIndex) 
     rows = pl.concat(consistent, how="vertical")
     across = row_failures(rows, package)
     across += _across_files(rows, cells + across, found)
-    return _per_file(sheets, done, found, rows, cells, across)
+    return _per_file(sheets, done, found, rows, cells, across, frames)
 
 
 def _consistent(frame, found: dict[int, list[Problem]]):
@@ -119,7 +121,7 @@ def _as_finding(row: dict) -> dict[str, str]:
 
 
 def _per_file(sheets: list[Sheet], done: dict[int, CheckedFile], found: dict[int, list[Problem]], rows,
-              cells: list, across: list) -> list[CheckedFile]:
+              cells: list, across: list, frames: bool) -> list[CheckedFile]:
     """Each file's CheckedFile: its problems in order (rules._finish) and its valid rows (those that
     passed every rule), as check_sheet gives them."""
     import polars as pl
@@ -134,12 +136,16 @@ def _per_file(sheets: list[Sheet], done: dict[int, CheckedFile], found: dict[int
         pl.col("direction_norm").alias("direction"), pl.col("population_norm").alias("population"),
         "region_id", "species", pl.col("references_norm").alias("references"), "qualifier", "notes",
         pl.col("direction").alias("source_text"))
-    valid_rows: dict[int, list[dict]] = {}
-    for number, row in zip(valid[FILE].to_list(), valid.drop(FILE).to_dicts()):
-        valid_rows.setdefault(number, []).append(row)
+    valid_rows: dict[int, object] = {}
+    if frames:
+        valid_rows = {n: part for (n,), part in valid.partition_by(FILE, as_dict=True, include_key=False).items()}
+    else:
+        for number, row in zip(valid[FILE].to_list(), valid.drop(FILE).to_dicts()):
+            valid_rows.setdefault(number, []).append(row)
     order = column_order()
     for number, problems in found.items():
         sheet = sheets[number]
-        checked = CheckedFile(sheet.path, sheet.sheet, valid_rows.get(number, []), [], sheet.frame.height)
+        mine = valid_rows.get(number, valid.clear().drop(FILE) if frames else [])
+        checked = CheckedFile(sheet.path, sheet.sheet, mine, [], sheet.frame.height)
         done[number] = _finish(checked, problems, by_file.get((number,)), None, order)
     return [done[n] for n in range(len(sheets))]

@@ -14,6 +14,7 @@ import difflib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from collections.abc import Mapping
 
 from pipeline.contributions.rules import map_header, schema_columns
 from pipeline.contributions.sheets import read_sheet
@@ -207,13 +208,15 @@ class CurationRules:
                     "remove the references from the row"))
 
 
-def check_curation(files: list[tuple[Path, str]], vocab: Vocabulary, findings: list[dict]) -> list[CheckedCuration]:
+def check_curation(files: list[tuple[Path, str]], vocab: Vocabulary,
+                   findings: list[dict] | Mapping[str, dict]) -> list[CheckedCuration]:
     """All curation files, in the order given: each checked alone, then no finding assigned twice.
+    `findings`: the findings curation may target, or a mapping finding_id → finding of them.
 
     A second assignment of a finding is an error of the later row; it is left out of
     `assignments`, so every finding keeps the first one.
     """
-    findings_by_id = {f["finding_id"]: f for f in findings}
+    findings_by_id = findings if isinstance(findings, Mapping) else {f["finding_id"]: f for f in findings}
     results: list[CheckedCuration] = []
     first: dict[str, Assignment] = {}
     for path, display in files:

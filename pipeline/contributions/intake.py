@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.contributions.curation import (
@@ -21,12 +22,14 @@ from pipeline.contributions.curation import (
 )
 from pipeline.contributions.batch import check_sheets
 from pipeline.contributions.credit import CREDITS_FILE, contributors_of, with_credits
-from pipeline.core.files import atomic_write_bytes, input_refusal, not_regular, read_csv, read_input, sha256_file
+from pipeline.core.files import atomic_write_bytes, csv_bytes, input_refusal, not_regular, read_csv, read_input, sha256_file
 from pipeline.core.people import Contributor
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.contributions.package_index import PackageIndex
 from pipeline.core.vocab import Vocabulary
 from pipeline.findings.ids import content_key, finding_id
+
+ID_PREFIX = finding_id("")[:4]  # "fnd-": content_ids hashes as finding_id does
 from pipeline.findings.record import finding_record
 
 NOT_DATA = {"README.md", CREDITS_FILE}
@@ -94,21 +97,23 @@ def _distinct_source_ids(paths: list[Path], prefix: str, root: Path) -> list[Pro
 
 
 def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Vocabulary) -> dict[str, list[dict]]:
-    """The extracted tables plus accepted contributions, then the curation overlay; raise every problem."""
-    findings = list(tables["findings"])
+    """The extracted tables plus accepted contributions, then the curation overlay; raise every problem.
+    The findings come back as a `Findings` table: the extracted ones as dicts, then each accepted
+    file's as a polars frame (a million contributed findings never become a million dicts)."""
+    findings = Findings(list(tables["findings"]))
     sources = list(tables["sources"])
     problems: list[Problem] = []
 
     problems += nested_folders(root / params["contrib"]["dir"], root)
     problems += nested_folders(root / params["curation"]["dir"], root)
     contrib_files = input_files(root / params["contrib"]["dir"])
-    checked_files = []
+    checked_files, columns = [], vocab.field_names("findings")
     if contrib_files:
         from pipeline.contributions.sheets import read_sheets
 
         problems += _distinct_source_ids(contrib_files, "contrib", root)
         # every file in one frame, checked against the package's index built once (batch.check_sheets)
-        checked_files = check_sheets(read_sheets(contrib_files), vocab, PackageIndex.of(findings))
+        checked_files = check_sheets(read_sheets(contrib_files), vocab, PackageIndex.of(findings.rows), frames=True)
     for path, checked in zip(contrib_files, checked_files):
         display = _display(path, root)
         errors = [p for p in checked.problems if p.severity == "error"]
@@ -119,11 +124,11 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
         credit, bad_credit = contributors_of(path, display, root / params["contrib"]["dir"])
         problems += bad_credit
         sources.append(file_source(source_id, "contribution", display, path, ";".join(c.name for c in credit), credit))
-        findings += contributed_findings(checked.rows, source_id, vocab)
+        findings.frames.append(contributed_frame(checked.rows, source_id, vocab, columns))
 
     curation_files = input_files(root / params["curation"]["dir"])
     problems += _distinct_source_ids(curation_files, "curation", root)
-    curations = check_curation([(p, _display(p, root)) for p in curation_files], vocab, findings)
+    curations = check_curation([(p, _display(p, root)) for p in curation_files], vocab, FindingsById(findings))
     problems += [p for checked in curations for p in checked.problems if p.severity == "error"]
     if problems:
         raise ProblemsFound(problems)
@@ -131,9 +136,91 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
     for path, checked in zip(curation_files, curations):
         curators = list(dict.fromkeys(a.curator for a in checked.assignments))
         sources.append(file_source(source_id_for("curation", path), "curation", checked.path, path, ";".join(curators)))
-    return {**tables, "findings": apply_curation(findings, assignments), "sources": sources}
+    return {**tables, "findings": findings.curated(assignments), "sources": sources}
 
 
+class Findings:
+    """The findings table as the build holds it: rows as dicts (the review's), then polars frames of
+    contributed findings (columns and values as `contributed_findings` gives them), in that order.
+    Iterating gives every finding as a dict, one at a time."""
+
+    def __init__(self, rows: list[dict], frames: list | None = None):
+        self.rows = rows
+        self.frames = frames or []
+
+    def __iter__(self):
+        yield from self.rows
+        for frame in self.frames:
+            yield from frame.iter_rows(named=True)
+
+    def __len__(self) -> int:
+        return len(self.rows) + sum(frame.height for frame in self.frames)
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def csv_bytes(self, fieldnames: list[str]) -> bytes:
+        """The table as core.files.csv_bytes writes its dicts; the frames' cells made text by polars."""
+        import polars as pl
+
+        def text(name: str, dtype):
+            if dtype == pl.Boolean:
+                return pl.when(pl.col(name)).then(pl.lit("true")).otherwise(pl.lit("false")).alias(name)
+            return pl.col(name).cast(pl.String)
+
+        cells = (row for frame in self.frames
+                 for row in frame.select(text(n, frame.schema[n]) for n in fieldnames).iter_rows())
+        return csv_bytes(fieldnames, self.rows, cells)
+
+    def curated(self, assignments: list) -> "Findings":
+        """apply_curation on the table (a contributed finding is never curated: it is located and
+        cited, so curation refuses it; should one be, its frames become dicts and get the same treatment)."""
+        ids = {a.finding_id for a in assignments}
+        if ids and any(frame["finding_id"].is_in(list(ids)).any() for frame in self.frames):
+            return Findings(apply_curation(list(self), assignments))
+        return Findings(apply_curation(self.rows, assignments), self.frames)
+
+
+class FindingsById(Mapping):
+    """finding_id → finding (a dict) over a Findings table; the frames are indexed on first lookup."""
+
+    def __init__(self, findings: Findings):
+        self._findings = findings
+        self._rows = {f["finding_id"]: f for f in findings.rows}
+        self._positions: dict[str, tuple[int, int]] | None = None
+
+    def _index(self) -> dict[str, tuple[int, int]]:
+        if self._positions is None:
+            self._positions = {fid: (number, position) for number, frame in enumerate(self._findings.frames)
+                               for position, fid in enumerate(frame["finding_id"].to_list())}
+        return self._positions
+
+    def __getitem__(self, finding_id: str) -> dict:
+        if self._findings.frames and finding_id in self._index():
+            number, position = self._index()[finding_id]
+            return self._findings.frames[number].row(position, named=True)
+        return self._rows[finding_id]
+
+    def __iter__(self):
+        yield from self._rows
+        yield from (fid for fid in self._index() if fid not in self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows) + sum(1 for fid in self._index() if fid not in self._rows)
+
+
+def contributed_frame(rows, source_id: str, vocab: Vocabulary, columns: list[str]):
+    """`contributed_findings` for a frame of valid rows (columns ROW_KEYS): the same findings, as a
+    frame of `columns` (the findings table's, vocab.field_names("findings"))."""
+    import polars as pl
+
+    truncated = {m["molecule_id"]: m["label_truncated"] == "true" for m in vocab.molecules}
+    frame = rows.with_columns(
+        finding_id=content_ids(rows), source_id=pl.lit(source_id), location_status=pl.lit("reported"),
+        citation_status=pl.lit("cited"), source_cell=pl.lit(""),
+        label_truncated=pl.col("molecule_id").replace_strict(truncated, return_dtype=pl.Boolean),
+        source_row=pl.col("line"))
+    return frame.select(columns)
 def _with_file(problem: Problem, display: str) -> Problem:
     from dataclasses import replace
 
@@ -166,6 +253,27 @@ def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Voca
             notes=row["notes"],
         ))
     return findings
+
+
+def content_ids(rows):
+    """finding_id("contribution", *content_key(row)) of every row of a frame: the key built by polars
+    (case folded by Python once per distinct value, references deduplicated and sorted as lists),
+    then hashed as finding_id hashes it."""
+    import hashlib
+
+    import polars as pl
+
+    def folded(name: str):
+        distinct = rows[name].unique().to_list()
+        return pl.col(name).replace_strict({v: v.casefold() for v in distinct}, return_dtype=pl.String)
+
+    references = (pl.col("references").str.split(";").list.eval(pl.element().filter(pl.element() != ""))
+                  .list.unique().list.sort().list.join(";"))
+    keys = rows.select(pl.concat_str([pl.lit("contribution"), "molecule_id", "measure", "direction", "population",
+                                      "region_id", folded("species"), folded("qualifier"), references],
+                                     separator="\x1f")).to_series().to_list()
+    return pl.Series([ID_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12] for key in keys],
+                     dtype=pl.String)
 
 
 def published_findings(root: Path, params: dict, shown: str) -> list[dict]:

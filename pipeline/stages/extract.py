@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.contributions.intake import fold_in
-from pipeline.core.files import atomic_write_text, write_csv
+from pipeline.contributions.intake import Findings, fold_in
+from pipeline.core.files import atomic_write_bytes, atomic_write_text, write_csv
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.settings import read_params
 from pipeline.core.vocab import Vocabulary
@@ -35,5 +35,8 @@ def run(root: Path = Path(".")) -> list[Problem]:
                 + render_text(report).rstrip("\n"), file=(Path(params["paths"]["interim"]) / REPORT_NAME).as_posix(),
                 severity="warning"))
     for resource, rows in tables.items():
-        write_csv(interim / f"{resource}.csv", vocab.field_names(resource), rows)
+        if isinstance(rows, Findings):  # contributed findings stay polars frames to the end
+            atomic_write_bytes(interim / f"{resource}.csv", rows.csv_bytes(vocab.field_names(resource)))
+        else:
+            write_csv(interim / f"{resource}.csv", vocab.field_names(resource), rows)
     return warnings
