@@ -55,7 +55,7 @@ class BuiltPackage:
     descriptor_bytes: bytes  # exactly as on disk, so the bundle holds the hashes the repository holds
     files: dict[str, bytes]  # relative path (as in the descriptor) → bytes
     review: dict[str, str]
-    findings: list[dict[str, str]]
+    findings: list[dict[str, str]]  # only the FINDING_COLUMNS of each finding
     sources: list[dict[str, str]] = ()
 
     @property
@@ -64,8 +64,14 @@ class BuiltPackage:
         return list(dict.fromkeys(c for s in self.sources for c in parse_records(s.get("contributors"))))
 
 
-def _csv_rows(data: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+# What the release's metadata says of the findings (counts): a million findings are not held whole.
+FINDING_COLUMNS = ("direction", "location_status")
+
+
+def _csv_rows(data: bytes, columns: tuple[str, ...] | None = None) -> list[dict[str, str]]:
+    """The rows of a CSV (decoded as it is read); with `columns`, only those cells of each row."""
+    rows = csv.DictReader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""))
+    return list(rows) if columns is None else [{c: row.get(c) for c in columns} for row in rows]
 
 
 def read_built_package(root: Path, release: Release, source_id: str | None) -> BuiltPackage:
@@ -118,7 +124,7 @@ def read_built_package(root: Path, release: Release, source_id: str | None) -> B
     if review is None:
         raise ProblemsFound([Problem("no-review", "the sources table has no review row",
                                      file=by_name.get("sources") or "datapackage.json")])
-    findings = _csv_rows(files[by_name["findings"]]) if by_name.get("findings") in files else []
+    findings = _csv_rows(files[by_name["findings"]], FINDING_COLUMNS) if by_name.get("findings") in files else []
     return BuiltPackage(descriptor=descriptor, descriptor_bytes=descriptor_bytes, files=files,
                         review=review, findings=findings, sources=sources)
 
