@@ -1,6 +1,7 @@
 """A real HTTP server on 127.0.0.1 for download and fetch tests: routes answer with set bodies,
 failures first, optional truncation, delay and drip (one byte every `drip` seconds, as a server
-that never quite stops answering). The `server` fixture lives in conftest.py."""
+that never quite stops answering; with `drip_headers` the bytes dripped are an endless header line).
+The `server` fixture lives in conftest.py."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ class Route:
 
     def __init__(self, body: bytes = b"", status: int = 200, headers: dict | None = None,
                  fail: list[int] | None = None, truncate: int = 0, delay: float = 0.0, drip: float = 0.0,
-                 fail_headers: dict | None = None):
+                 fail_headers: dict | None = None, drip_headers: bool = False):
         self.body, self.status, self.headers = body, status, headers or {}
         self.fail, self.truncate, self.delay, self.drip = list(fail or []), truncate, delay, drip
         self.fail_headers = fail_headers or {}
+        self.drip_headers = drip_headers
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,12 +41,24 @@ class Handler(BaseHTTPRequestHandler):
         self._answer(route.status, route.body, route.headers, route.truncate)
 
     def _drip(self, route):
+        if route.drip_headers:
+            return self._drip_headers(route)
         self.send_response(route.status)
         self.send_header("Content-Length", str(len(route.body)))
         self.end_headers()
         try:
             for index in range(len(route.body)):
                 self.wfile.write(route.body[index:index + 1])
+                self.wfile.flush()
+                time.sleep(route.drip)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _drip_headers(self, route):
+        self.wfile.write(f"HTTP/1.1 {route.status} OK\r\nX-Slow: ".encode())
+        try:
+            for _ in range(100_000):
+                self.wfile.write(b"a")
                 self.wfile.flush()
                 time.sleep(route.drip)
         except (BrokenPipeError, ConnectionResetError):

@@ -105,6 +105,25 @@ def test_remote_schema_or_dialect_is_refused_and_never_fetched(server, tmp_path,
     assert not (tmp_path / "out").exists()
 
 
+def test_verification_never_involves_frictionless(server, tmp_path):
+    """Nothing remote can be fetched while a download is verified: the descriptor's remote references are
+    refused first (above), and the package is validated from the staged files alone; frictionless, which
+    would fetch a remote schema, dialect or profile, is never even imported."""
+    files = with_checksums(package_files(descriptor_edit=remote_edit("schema", server.base + "/remote/s.json")))
+    good, bad = serve(server, f"/{TOP}.zip", release_zip()), serve(server, f"/bad/{TOP}.zip", zip_bytes(files))
+    script = ("import sys\nfrom pathlib import Path\nfrom pipeline.core.problems import ProblemsFound\n"
+              "from pipeline.publish.download import download\n"
+              f"download({good!r}, Path({str(tmp_path / 'good')!r}))\n"
+              f"try:\n    download({bad!r}, Path({str(tmp_path / 'bad')!r}))\n"
+              "except ProblemsFound as refused:\n    print(refused.problems[0].code)\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'frictionless'))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["remote-reference", "[]"]
+    assert (tmp_path / "good" / "datapackage.json").is_file() and not (tmp_path / "bad").exists()
+    assert not any(hit.startswith("/remote/") for hit in server.hits)
+
+
 # -- transfers: one deadline per transfer; one Retry-After parser -----------------------------------
 
 
@@ -112,15 +131,16 @@ def test_remote_schema_or_dialect_is_refused_and_never_fetched(server, tmp_path,
 def test_hostile_server(server, tmp_path, case):
     started = time.monotonic()
     if case.code == "deadline-exceeded":
-        url = serve(server, f"/{TOP}.zip", release_zip(), drip=2.0)
-        if case.data == "library":
+        *headers, how = case.data.split()
+        url = serve(server, f"/{TOP}.zip", release_zip(), drip=2.0, drip_headers=bool(headers))
+        if how == "library":
             with pytest.raises(ProblemsFound) as refused:
                 download(url, tmp_path / "out", limits=Limits(deadline=3.0))
             assert refused.value.problems[0].code == case.code
         else:
             args = ["download", url, "--to", str(tmp_path / "out")]
-            env = {"KETAMAP_DOWNLOAD_DEADLINE": "3"} if case.data == "env" else None
-            promised(run(*args, *(["--deadline", "3"] if case.data == "cli" else []), env=env), case)
+            env = {"KETAMAP_DOWNLOAD_DEADLINE": "3"} if how == "env" else None
+            promised(run(*args, *(["--deadline", "3"] if how == "cli" else []), env=env), case)
         assert time.monotonic() - started < 8
         assert list(tmp_path.iterdir()) == []
         return
@@ -300,7 +320,7 @@ def test_placeholder_creator_is_refused_in_production(tmp_path, case):
 
 def test_corpus_covers_every_class():
     assert {klass: len(cases) for klass, cases in CASES.items()} == {
-        "undeclared files": 30, "remote references": 24, "transfers": 8, "replace": 7, "staging": 3,
+        "undeclared files": 30, "remote references": 24, "transfers": 10, "replace": 7, "staging": 3,
         "token": 8, "markdown": 9, "deposit metadata": 4}
 
 

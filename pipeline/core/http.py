@@ -2,8 +2,9 @@
 
 What it guarantees, whoever calls it:
 - a connect and a read timeout on every request, and an overall deadline per transfer (all
-  attempts, waits and bytes of one `Transport.retrying` call), so a server that drips a byte
-  every few seconds is given up on;
+  attempts, waits, the connect, the headers and the body of one `Transport.retrying` call), so a
+  server that drips a byte every few seconds, in its headers or its body, is given up on: at the
+  deadline a watchdog shuts the transfer's connections down (`Clock.guard`);
 - bounded retries with exponential backoff, honouring one Retry-After parser (seconds or an
   HTTP-date, ASCII digits only); a server that asks for a longer wait than the policy allows
   is given up on at once;
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import hashlib
 import ipaddress
 import socket
@@ -130,11 +132,80 @@ class Body:
     data: bytes | None = None  # only for in-memory bodies
 
 
+class _Sockets:
+    """The sockets one transfer has used; `cut` shuts them down (and any it is handed later)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seen: list[socket.socket] = []
+        self.cut_down = False
+
+    def add(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self.lock:
+            if not any(s is sock for s in self.seen):
+                self.seen.append(sock)
+            late = self.cut_down
+        if late:
+            _shut(sock)
+
+    def cut(self) -> None:
+        with self.lock:
+            self.cut_down = True
+            seen = list(self.seen)
+        for sock in seen:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut a socket down: a read blocked on it, in whatever thread, returns at once."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+_active = threading.local()  # .sockets: the _Sockets of the transfer this thread is in, if any
+
+
+def _watched(sock: socket.socket | None) -> None:
+    sockets = getattr(_active, "sockets", None)
+    if sockets is not None:
+        sockets.add(sock)
+
+
 class Clock:
-    """The deadline of one transfer."""
+    """The deadline of one transfer, and the sockets it used (shut down when it passes)."""
 
     def __init__(self, seconds: float | None):
         self.end = None if seconds is None else time.monotonic() + seconds
+        self.sockets = _Sockets()
+
+    @contextlib.contextmanager
+    def guard(self):
+        """While inside, every connection this thread opens or reuses belongs to this transfer, and at
+        the deadline their sockets are shut down: a read blocked on a server that drips a byte now
+        and then (status line, headers or body) returns at once. A socket timeout alone never fires
+        there, each byte resets it. `cut` tells whether that happened (a cut can look like an end)."""
+        left = self.left()
+        if left is None:
+            yield
+            return
+        previous = getattr(_active, "sockets", None)
+        _active.sockets = self.sockets
+        timer = threading.Timer(max(left, 0.0), self.sockets.cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            _active.sockets = previous
+
+    @property
+    def cut(self) -> bool:
+        return self.sockets.cut_down
 
     def left(self) -> float | None:
         return None if self.end is None else self.end - time.monotonic()
@@ -169,6 +240,8 @@ class Transport:
         self.allowed = allowed
         self.session = session or requests.Session()
         self.session.headers.update(headers or {})
+        for prefix in ("https://", "http://"):  # connections the deadline's watchdog can shut down
+            self.session.mount(prefix, watched_adapter()())
 
     def retrying(self, attempt: Callable[[Clock], T | Retry], url: str,
                  on_retry: Callable[[Retry, int, float], None] | None = None) -> T:
@@ -201,8 +274,17 @@ class Transport:
         for _ in range(self.policy.max_redirects + 1):
             if clock.expired():
                 raise deadline_problem(url, self.policy.deadline)
-            response = self.session.request(method, url, allow_redirects=False,
-                                            timeout=clock.timeout(self.policy.timeout), **kwargs)
+            try:
+                with clock.guard():
+                    response = self.session.request(method, url, allow_redirects=False,
+                                                    timeout=clock.timeout(self.policy.timeout), **kwargs)
+            except Exception:
+                if clock.cut or clock.expired():  # cut while the server was still sending its headers
+                    raise deadline_problem(url, self.policy.deadline) from None
+                raise
+            if clock.cut:  # headers cut short can parse as a complete answer
+                response.close()
+                raise deadline_problem(url, self.policy.deadline)
             if response.status_code not in REDIRECTS:
                 return url, response
             location = response.headers.get("Location")
@@ -230,14 +312,16 @@ class Transport:
         if progress:
             progress(label, declared, 0)
         chunks = response.iter_content(CHUNK)
-        with _watchdog(response, clock):
+        with clock.guard():
             while True:
                 try:
                     chunk = next(chunks)
                 except StopIteration:
+                    if clock.cut:  # a body cut at the deadline can end like a complete one
+                        raise deadline_problem(url, self.policy.deadline) from None
                     break
                 except Exception:
-                    if clock.expired():
+                    if clock.cut or clock.expired():
                         raise deadline_problem(url, self.policy.deadline) from None
                     raise
                 size += len(chunk)
@@ -257,6 +341,52 @@ class Transport:
         return Body(size, md5.hexdigest(), sha256.hexdigest(), None if sink is not None else bytes(buffer))
 
 
+@functools.cache
+def watched_adapter():
+    """A requests adapter whose urllib3 connections hand their socket to the transfer this thread is
+    in (`Clock.guard`) when they connect or send a request, so its watchdog can shut them down. Built on
+    first use: importing this module does not import requests."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Watched:
+        def connect(self):
+            super().connect()
+            _watched(self.sock)  # shut down at once if the deadline passed while connecting
+
+        def request(self, *args, **kwargs):
+            _watched(getattr(self, "sock", None))  # a reused connection is not connected again
+            return super().request(*args, **kwargs)
+
+    class WatchedHTTP(Watched, HTTPConnection):
+        pass
+
+    class WatchedHTTPS(Watched, HTTPSConnection):
+        pass
+
+    class HTTPPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTP
+
+    class HTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPS
+
+    pools = {"http": HTTPPool, "https": HTTPSPool}
+
+    class WatchedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy, **kwargs):
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if manager.pool_classes_by_scheme.get("http") is HTTPConnectionPool:  # not a SOCKS proxy's own
+                manager.pool_classes_by_scheme = pools
+            return manager
+
+    return WatchedAdapter
+
+
 def declared_length(response) -> int | None:
     """Content-Length, when it counts the bytes we will read (no content coding)."""
     encoding = response.headers.get("Content-Encoding", "identity").lower()
@@ -273,34 +403,6 @@ def status_retry(response, url: str) -> Retry | None:
         return Retry(Problem("http-error", f"the server answered HTTP {status}", file=url), status,
                      retry_after(response.headers.get("Retry-After")))
     return None
-
-
-@contextlib.contextmanager
-def _watchdog(response, clock: Clock):
-    """At the deadline, shut the connection down: a read blocked on a server that drips a byte now
-    and then returns at once (a socket timeout alone would not fire, each byte resets it)."""
-    left = clock.left()
-    try:
-        sock = response.raw._fp.fp.raw._sock  # http.client's socket under urllib3's response
-    except AttributeError:
-        sock = None
-    if left is None or sock is None:
-        yield
-        return
-
-    def cut() -> None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    timer = threading.Timer(max(left, 0.0), cut)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
 
 
 class CountingReader:

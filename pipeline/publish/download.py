@@ -10,8 +10,9 @@ Nothing reaches the target folder until every check passed, in this order:
    (bytes are counted again while unpacking);
 3. `SHA256SUMS` inside the bundle: every file listed and matching, no file unlisted;
 4. `datapackage.json`: every resource's sha256 and byte size; no schema or dialect fetched;
-5. `ketamap validate` on the package (`pipeline.datapackage.validation.validate_package`),
-   with frictionless kept offline.
+5. `ketamap validate` on the package (`pipeline.datapackage.validation.validate_package`): it
+   reads only the staged files (a remote schema, dialect or profile was refused at step 4), and
+   frictionless, which would fetch them, is not involved (tests/test_hostile_publish.py checks).
 
 The work happens in a hidden staging folder beside the target (pipeline.publish.place), which
 is then renamed into place, so the target is either absent, the old content, or the complete
@@ -43,7 +44,7 @@ from pipeline.publish.contents import (
     resource_files,
     unsafe_reason,
 )
-from pipeline.publish.getter import Getter, offline_frictionless
+from pipeline.publish.getter import Getter
 from pipeline.publish.place import existing_ancestor, place, staging, write_marker
 from pipeline.publish.records import norm_version, release_file, zenodo_record, zenodo_source
 
@@ -171,8 +172,7 @@ def _validate(validator: Callable[[Path], list[Problem]], staged: Path, progress
     if progress:
         progress("validating the package", None, 0)
     try:
-        with offline_frictionless():
-            return [p for p in validator(staged / DESCRIPTOR) if p.severity == "error"]
+        return [p for p in validator(staged / DESCRIPTOR) if p.severity == "error"]
     except ProblemsFound as found:
         return found.problems
     except Exception as error:  # a validator that breaks must not let the package through

@@ -1,9 +1,8 @@
 """The network side of `ketamap download`: GET a file or a JSON answer through the one transport
-(pipeline.core.http), retried and counted, and keep frictionless offline while it validates."""
+(pipeline.core.http), retried and counted."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -102,34 +101,3 @@ def _refuse_status(status: int, url: str) -> None:
         raise ProblemsFound([Problem("http-error", f"the server answered HTTP {status}", file=url)])
     if status != 200:
         raise ProblemsFound([Problem("http-error", f"unexpected HTTP {status}", file=url)])
-
-
-class _Offline:
-    """A requests adapter that refuses every request: verification fetches nothing."""
-
-    def send(self, request, **kwargs):
-        import requests
-
-        raise requests.ConnectionError(f"refused to fetch {request.url}: nothing remote is read during verification")
-
-    def close(self):
-        pass
-
-
-@contextlib.contextmanager
-def offline_frictionless():
-    """frictionless reads remote schemas, dialects and profiles through `system.http_session`;
-    while the package is validated that session refuses everything."""
-    import requests
-    from frictionless import system
-
-    session = requests.Session()
-    for prefix in ("http://", "https://"):
-        session.mount(prefix, _Offline())
-    attribute = "_System__http_session"  # frictionless 5 keeps the session here; no public setter
-    previous = getattr(system, attribute, None)
-    setattr(system, attribute, session)
-    try:
-        yield
-    finally:
-        setattr(system, attribute, previous)
