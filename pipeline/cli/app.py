@@ -61,21 +61,20 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-    except RecursionError:  # deeply nested JSON or YAML in an input: refused, not a traceback
-        from pipeline.cli.problems import report as report_problems
-        from pipeline.core.problems import Problem
-
-        sys.exit(report_problems([Problem("unreadable-file", "an input nests too deeply to be read (JSON or YAML "
-                                          "nested thousands of levels)", suggestion="check the file; a data "
-                                          "package, its schemas and metadata nest a few levels only")]))
-    except Exception as error:  # a bug, not bad input: say so briefly; KETAMAP_DEBUG=1 shows the traceback
+    except Exception as error:  # input no command caught, or a bug: never a traceback
         import os
 
-        if os.environ.get("KETAMAP_DEBUG"):
-            raise
         from pipeline.cli.problems import report as report_problems
-        from pipeline.core.problems import Problem
+        from pipeline.core.problems import Problem, ProblemsFound
 
+        if isinstance(error, ProblemsFound):  # e.g. a damaged schemas/ file, found wherever it is read
+            sys.exit(report_problems(error.problems))
+        if isinstance(error, RecursionError):  # deeply nested JSON or YAML in an input: refused
+            sys.exit(report_problems([Problem("unreadable-file", "an input nests too deeply to be read (JSON or YAML "
+                                              "nested thousands of levels)", suggestion="check the file; a data "
+                                              "package, its schemas and metadata nest a few levels only")]))
+        if os.environ.get("KETAMAP_DEBUG"):  # a bug: said briefly; KETAMAP_DEBUG=1 shows the traceback
+            raise
         sys.exit(report_problems([Problem("internal-error", f"{type(error).__name__}: {error}",
                                           suggestion="please report it; KETAMAP_DEBUG=1 shows the details")]))
 

@@ -2,15 +2,68 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from pipeline.core.files import read_csv
+from pipeline.core.files import read_input
+from pipeline.core.problems import Problem, ProblemsFound
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 RESOURCES = ("findings", "molecules", "regions", "sources")
+MAX_BYTES = 64 << 20
+FIX = "restore the file (git checkout -- schemas/) or repair what the message names"
+
+
+def _damaged(path: Path, why: str, line: int | None = None) -> ProblemsFound:
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (OSError, ValueError):
+        shown = str(path)
+    return ProblemsFound([Problem("unreadable-file", f"this file of schemas/ is damaged: {why}", file=shown,
+                                  line=line, suggestion=FIX)])
+
+
+class _Row(dict):
+    """A vocabulary row; a column the code asks for and the file lacks is a problem naming both."""
+
+    path: Path
+
+    def __missing__(self, column: str):
+        raise _damaged(self.path, f"it has no column '{column}'")
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """A table of schemas/, read strictly (stat first, bounded): text that is not UTF-8, a NUL, an
+    unclosed quote, a row wider or narrower than the header or a missing column is a problem naming
+    the file (exit 2), never a silently empty vocabulary or a KeyError."""
+    try:
+        text = read_input(path, MAX_BYTES, str(path)).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _damaged(path, f"it is not UTF-8 text (byte {error.start})") from None
+    if "\x00" in text:
+        raise _damaged(path, "it holds a NUL byte", text[:text.index("\x00")].count("\n") + 1)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    row_type = type("Row", (_Row,), {"path": path})
+    rows, header = [], None
+    try:
+        for cells in reader:
+            if not cells:
+                continue
+            if header is None:
+                header = cells
+            elif len(cells) != len(header):
+                raise _damaged(path, f"a row has {len(cells)} cells, the header {len(header)}", reader.line_num)
+            else:
+                rows.append(row_type(zip(header, cells)))
+    except csv.Error as error:
+        raise _damaged(path, f"it is not a readable CSV table ({error})", reader.line_num) from None
+    if header is None:
+        raise _damaged(path, "it has no header")
+    return rows
 
 
 @dataclass(frozen=True)
@@ -18,7 +71,15 @@ class Vocabulary:
     root: Path = SCHEMAS_DIR
 
     def table_schema(self, resource: str) -> dict:
-        return json.loads((self.root / f"{resource}.schema.json").read_text(encoding="utf-8"))
+        path = self.root / f"{resource}.schema.json"
+        try:
+            schema = json.loads(read_input(path, MAX_BYTES, str(path)).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
+            why = "it nests too deeply" if isinstance(error, RecursionError) else f"it is not JSON ({error})"
+            raise _damaged(path, why) from None
+        if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
+            raise _damaged(path, "it is not a Table Schema (an object with a list of fields)")
+        return schema
 
     @cached_property
     def regions(self) -> list[dict[str, str]]:

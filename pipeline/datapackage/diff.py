@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.core.files import read_input
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.releases import find_release
 from pipeline.core.versions import SEMVER
@@ -29,6 +30,8 @@ SUMMARY_FIELDS = {
                  "qualifier", "references"],
 }
 FIRST_RESOURCE = "findings"
+MAX_TABLE_BYTES = 1 << 30  # a table read whole (a 10^6-finding table is ~300 MB)
+MAX_JSON_BYTES = 64 << 20  # a descriptor or Table Schema file
 
 
 @dataclass
@@ -83,9 +86,10 @@ class PackageDiff:
 
 
 class _Reader:
-    """Reads files of one package version by their path relative to the descriptor's folder."""
+    """Reads files of one package version by their path relative to the descriptor's folder; a file
+    over `limit` bytes is refused before it is read."""
 
-    def read(self, path: str) -> bytes:  # pragma: no cover - interface
+    def read(self, path: str, limit: int = MAX_TABLE_BYTES) -> bytes:  # pragma: no cover - interface
         raise NotImplementedError
 
 
@@ -93,23 +97,30 @@ class _FolderReader(_Reader):
     def __init__(self, base: Path):
         self.base = base
 
-    def read(self, path: str) -> bytes:
-        return (self.base / path).read_bytes()
+    def read(self, path: str, limit: int = MAX_TABLE_BYTES) -> bytes:
+        return read_input(self.base / path, limit)  # stat first: a FIFO or a device is refused, not read
 
 
 class _ZipReader(_Reader):
     def __init__(self, archive: zipfile.ZipFile, base: str):
         self.archive, self.base = archive, base
 
-    def read(self, path: str) -> bytes:
-        return self.archive.read(posixpath.join(self.base, path) if self.base else path)
+    def read(self, path: str, limit: int = MAX_TABLE_BYTES) -> bytes:
+        """The member, if it unzips to at most `limit` bytes (zipfile stops at the size its entry
+        declares, so a member that lies about it cannot inflate further)."""
+        info = self.archive.getinfo(posixpath.join(self.base, path) if self.base else path)
+        if info.file_size > limit:
+            raise ProblemsFound([Problem("unreadable-package", f"it unzips to {info.file_size:,} bytes, more than "
+                                         f"the {limit:,} it may (a zip bomb?); it is not read", file=info.filename,
+                                         suggestion="compare a release zip that `ketamap download` verifies")])
+        return self.archive.read(info)
 
 
 class _GitReader(_Reader):
     def __init__(self, repo: Path, rev: str, base: str):
         self.repo, self.rev, self.base = repo, rev, base
 
-    def read(self, path: str) -> bytes:
+    def read(self, path: str, limit: int = MAX_TABLE_BYTES) -> bytes:  # this repository's own history
         target = posixpath.normpath(posixpath.join(self.base, path)) if self.base else path
         return _git(self.repo, "show", f"{self.rev}:{target}")
 
@@ -151,11 +162,11 @@ def _open_reader(spec: str, repo: Path) -> tuple[_Reader, bytes]:
         if not descriptor.is_file():
             raise _unreadable(spec, "this folder holds no datapackage.json",
                               "give a folder with a built package, a datapackage.json, a release zip or a git revision")
-        return _FolderReader(path), descriptor.read_bytes()
+        return _FolderReader(path), read_input(descriptor, MAX_JSON_BYTES)
     if path.is_file():
         if zipfile.is_zipfile(path):
             return _zip_reader(path, spec)
-        return _FolderReader(path.parent), path.read_bytes()
+        return _FolderReader(path.parent), read_input(path, MAX_JSON_BYTES)
     if spec.startswith("-") or not spec.strip():
         raise _unreadable(spec, "not a file, a folder or a git revision")
     released = _released(spec, repo)
@@ -188,8 +199,8 @@ def _zip_reader(path: Path, spec: str) -> tuple[_Reader, bytes]:
                         key=lambda n: (n.count("/"), n))
     if not candidates:
         raise _unreadable(spec, "this zip holds no datapackage.json")
-    name = candidates[0]
-    return _ZipReader(archive, posixpath.dirname(name)), archive.read(name)
+    reader = _ZipReader(archive, posixpath.dirname(candidates[0]))
+    return reader, reader.read("datapackage.json", MAX_JSON_BYTES)
 
 
 def _released(spec: str, repo: Path) -> tuple[_Reader, bytes] | None:
@@ -228,8 +239,10 @@ def read_version(spec: str, repo: Path = Path(".")) -> PackageVersion:
         return _read_version(spec, repo)
     except _GitError as error:
         raise _unreadable(spec, f"git could not read it: {error.message}")
-    except ProblemsFound:
-        raise
+    except ProblemsFound as found:  # a file refused unread (read_input: missing, a FIFO, too large): said as is
+        raise ProblemsFound([p if p.code == "unreadable-package" else Problem(
+            "unreadable-package", f"{p.file}: {p.message}" if p.file else p.message, file=spec,
+            suggestion=p.suggestion) for p in found.problems]) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, csv.Error) as error:
         raise _unreadable(spec, f"cannot read the package: {type(error).__name__}: {error}")
 
@@ -263,8 +276,10 @@ def _read_tables(spec: str, reader: _Reader, descriptor_bytes: bytes) -> Package
         if isinstance(schema, str):
             if not _safe_relative(schema):
                 raise _unreadable(spec, f"resource {name!r}: schema path {schema!r} is not inside the package")
-            schema = json.loads(reader.read(schema).decode("utf-8-sig"))
-        header, table = _table_rows(reader.read(path))
+            schema = json.loads(reader.read(schema, MAX_JSON_BYTES).decode("utf-8-sig"))
+        declared = resource.get("bytes")  # a release zip declares each table's size: a bomb exceeds it
+        exact = isinstance(reader, _ZipReader) and isinstance(declared, int) and 0 <= declared < MAX_TABLE_BYTES
+        header, table = _table_rows(reader.read(path, declared if exact else MAX_TABLE_BYTES))
         declared = [f["name"] for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f]
         fields[name] = declared or header
         key = schema.get("primaryKey") or (["finding_id"] if name == FIRST_RESOURCE else [])

@@ -62,9 +62,31 @@ def build(root: Path, params: dict, out: Path | None = None, data: Path | None =
 
 
 def draw(root: Path = Path("."), out: Path | None = None, data: Path | None = None) -> list[Path]:
-    """Build and write the three files; `out` defaults to reports/, `data` to paths.published."""
+    """Build and write the three files; `out` defaults to reports/, `data` to paths.published.
+    A folder `out` that cannot be made is said before anything is drawn; folders made for a run
+    that then fails are removed again."""
     params = read_params(root)
-    outputs = build(root, params, out, data)
-    for path, data_bytes in outputs.items():
-        atomic_write_bytes(path, data_bytes)
+    made = _make_folder(out) if out is not None else []
+    try:
+        outputs = build(root, params, out, data)
+        for path, data_bytes in outputs.items():
+            atomic_write_bytes(path, data_bytes)
+    except BaseException:
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
     return list(outputs)
+
+
+def _make_folder(out: Path) -> list[Path]:
+    """Make `out` and its missing parents; the folders made, deepest first."""
+    missing = [folder for folder in (out, *out.parents) if not folder.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ProblemsFound([Problem("unwritable-file", f"the folder cannot be made: {error.strerror or error}",
+                                     file=str(out), suggestion="give a folder this user can write (--out)")]) from None
+    return missing

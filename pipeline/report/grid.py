@@ -226,7 +226,13 @@ def _check(findings: pl.DataFrame, molecule_ids: list[str], region_ids: list[str
         else:
             problems.append(Problem("unknown-direction", f"direction must be one of {', '.join(DIRECTIONS)}",
                                     column="direction", value=row["direction"], **where))
-    return problems
+    again = (findings.with_row_index("line", offset=2).filter(~pl.col("finding_id").is_first_distinct())
+             .select("line", "finding_id"))
+    problems += [Problem("primary-key", "an earlier row has the same finding_id; each finding is drawn once",
+                         file=f"{folder}/findings.csv", line=line, column="finding_id", value=value,
+                         suggestion="rebuild the package (`dvc repro`) or download the release again")
+                 for line, value in again.iter_rows()]
+    return sorted(problems, key=lambda problem: problem.line or 0)
 
 
 def _source_order() -> list[pl.Expr]:
