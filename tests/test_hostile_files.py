@@ -146,3 +146,20 @@ def test_a_packages_table_or_report_data_that_is_not_a_file(tmp_path, special):
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert "[not-a-file]" in done.stdout + done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_link_out_of_contrib_is_refused_and_never_read(project, tmp_path):
+    secret = tmp_path / "outside.csv"
+    secret.write_text("molecule,measure,direction\nSECRET-VALUE,level,up\n", encoding="utf-8")
+    link = project / "data" / "contrib" / "linked.csv"
+    link.symlink_to(secret)
+    try:
+        done = subprocess.run([sys.executable, "-m", "pipeline.cli.stage", "extract"], cwd=project, env=tool_env(),
+                              capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    finally:
+        link.unlink()
+    assert done.returncode == 2, done.stderr
+    assert "data/contrib/linked.csv: error [link-outside-folder]" in done.stderr
+    assert "SECRET-VALUE" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout
+    assert status == ""

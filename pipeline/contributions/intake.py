@@ -38,11 +38,23 @@ CONTRIBUTION_LICENSE = "CC-BY-4.0"
 
 
 def input_files(folder: Path) -> list[Path]:
-    """The data files of a folder, sorted by name (hidden files and README.md are not data)."""
+    """The data files of a folder, sorted by name (hidden files and README.md are not data; a link
+    out of the folder is never read: `nested_folders` reports it)."""
     if not folder.is_dir():
         return []
     return sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                   and p.name not in NOT_DATA), key=lambda p: p.name)
+                   and p.name not in NOT_DATA and not _links_out(p, folder)), key=lambda p: p.name)
+
+
+def _links_out(path: Path, folder: Path) -> bool:
+    """A symbolic link whose target lies outside `folder` (a link to a file beside it is kept)."""
+    if not path.is_symlink():
+        return False
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):  # outside, unreadable, or a loop of links
+        return True
+    return False
 
 
 def nested_folders(folder: Path, root: Path) -> list[Problem]:
@@ -50,10 +62,15 @@ def nested_folders(folder: Path, root: Path) -> list[Problem]:
     if not folder.is_dir():
         return []
     entries = [p for p in sorted(folder.iterdir()) if not p.name.startswith(".")]
+    links_out = [p for p in entries if _links_out(p, folder) and not _special(p)]  # a link to a device: not-a-file
     return [Problem("nested-folder", "files in sub-folders are not read", file=_display(p, root),
                     suggestion=f"move its files into {_display(folder, root)}/ itself")
-            for p in entries if p.is_dir()] + [input_refusal(p, _display(p, root)) for p in entries
-                                               if not p.is_dir() and _special(p)]
+            for p in entries if p.is_dir() and p not in links_out] + [
+        Problem("link-outside-folder", "this file is a link to a file outside its folder; it is not read",
+                file=f"{_display(folder, root)}/{p.name}",
+                suggestion="copy the file into the folder (`ketamap add FILE`) instead of linking to it")
+        for p in links_out] + [input_refusal(p, _display(p, root)) for p in entries
+                               if not p.is_dir() and p not in links_out and _special(p)]
 
 
 def _special(path: Path) -> bool:

@@ -526,6 +526,10 @@ _TABLE: list[tuple[str, list[tuple[str, str, str, str, str]]]] = [
         ("name-taken", INPUT, "Name taken",
          "A different file with this name is already in the folder (perhaps placed by another `add` meanwhile).",
          "Rename your file."),
+        ("link-outside-folder", INPUT, "Link out of the folder",
+         "A file in data/contrib/ or data/curation/ is a symbolic link to a file outside that folder; "
+         "it is not read (a link could expose any file of the machine that builds the package).",
+         "Copy the file into the folder (`ketamap add FILE`) instead of linking to it."),
         ("outside-repository", INPUT, "Folder outside the repository",
          "data/contrib/ or data/curation/ resolves (through a symlink) outside the repository.",
          "Make the folder a real folder of the repository."),
