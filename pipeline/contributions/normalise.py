@@ -27,6 +27,12 @@ def _direction_spellings(vocab: Vocabulary) -> dict[str, str]:
 
 
 def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
+    """Every cell in canonical form beside the cells as written: `_normalise_cells`, then
+    `_normalise_references` (the build checks its batch of files so, every row in full)."""
+    return _normalise_references(_normalise_cells(rows, vocab, schema, with_labels), schema)
+
+
+def _normalise_cells(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
     """The vocabulary cells in canonical form beside the cells as written; null where a cell has no
     canonical form (the references: `_normalise_references`).
 
