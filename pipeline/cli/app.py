@@ -316,6 +316,8 @@ def validate(
     no_package: bool = typer.Option(False, "--no-package", help="Do not compare with any package."),
     curation: bool = typer.Option(False, "--curation", help="Check curation files (finding_id, region, …); "
                                   "files in data/curation/ always are."),
+    max_rows: int = typer.Option(2_000_000, "--max-rows", min=1, help="Read files of up to N rows (the byte "
+                                 "limit grows with it, 134 bytes a row); a big CSV is checked in chunks."),
 ) -> None:
     """Check contributed findings or whole packages: every problem at once, by line and column, with a fix.
 
@@ -323,44 +325,9 @@ def validate(
 
     Exit 0: valid. Exit 1: problems found. Exit 2: a file is missing, of an unsupported kind or unreadable.
     """
-    from pipeline.cli.problems import report
-    from pipeline.cli.render import render_text
-    from pipeline.contributions.rules import report_json
-    from pipeline.contributions.package_index import PackageIndex
-    from pipeline.core.problems import Problem
-    from pipeline.core.vocab import Vocabulary
-    from pipeline.publish.verify import exit_code, findings_path, is_package, validate_files
+    from pipeline.cli.validate import validate_command
 
-    findings = None
-    if not no_package and not all(is_package(p) for p in paths):  # a package is checked on its own
-        source = findings_path(package) if package else Path("data/findings.csv")
-        if package and (source is None or not source.is_file()):
-            raise typer.Exit(report([Problem("not-found", "no findings table found for --package",
-                                             file=str(package))], format.value))
-        if source.is_file():
-            try:
-                findings = PackageIndex.read(source)  # the key columns only: fast at any package size
-            except (OSError, UnicodeDecodeError, ValueError) as error:
-                raise typer.Exit(report([Problem("unreadable-file", f"cannot read the package's findings: {error}",
-                                                 file=str(source))], format.value))
-    progress = None
-    if sys.stderr.isatty():  # big packages take seconds: say what is being checked, on a terminal only
-        progress = lambda text: typer.echo(f"ketamap validate: {text}", err=True)  # noqa: E731
-    files = validate_files(paths, findings, Vocabulary(), max_errors or None, curation, progress)
-    if format is ValidateFormat.json:
-        import json
-
-        typer.echo(json.dumps(report_json(files), ensure_ascii=False, indent=2))
-    elif format in (ValidateFormat.html, ValidateFormat.markdown):
-        from pipeline.contributions.validation_report import report_html, report_markdown
-
-        render = report_html if format is ValidateFormat.html else report_markdown
-        typer.echo(render(files, max_errors or None), nl=False)
-    else:
-        from rich.console import Console
-
-        render_text(files, Console(highlight=False, soft_wrap=True, emoji=False), max_errors)
-    raise typer.Exit(exit_code(files))
+    raise typer.Exit(validate_command(paths, format.value, max_errors, package, no_package, curation, max_rows))
 
 
 @app.command(rich_help_panel=CONTRIBUTE)

@@ -22,7 +22,7 @@ from pipeline.contributions.curation import (
 )
 from pipeline.contributions.batch import check_sheets
 from pipeline.contributions.credit import CREDITS_FILE, contributors_of, with_credits
-from pipeline.core.files import atomic_write_bytes, csv_bytes, input_refusal, not_regular, read_csv, read_input, sha256_file
+from pipeline.core.files import atomic_write_bytes, csv_bytes, input_refusal, not_regular, read_input, sha256_file
 from pipeline.core.people import Contributor
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.contributions.package_index import PackageIndex
@@ -293,12 +293,17 @@ def content_ids(rows):
                      dtype=pl.String)
 
 
-def published_findings(root: Path, params: dict, shown: str) -> list[dict]:
+def published_findings(root: Path, params: dict, shown: str) -> PackageIndex:
+    """The published findings as an index (its key columns, cached: `PackageIndex.read`); rows on demand."""
     published = root / params["paths"]["published"] / "findings.csv"
     if not published.is_file():
         raise Refused([Problem("no-package", f"{_display(published, root)} is missing", file=shown,
                                suggestion="run `dvc repro` first")])
-    return read_csv(published)
+    try:
+        return PackageIndex.read(published)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise Refused([Problem("unreadable-file", f"cannot read the package's findings: {error}",
+                               file=_display(published, root))]) from None
 
 
 def check_curation_paths(paths: list[Path], findings: list[dict], vocab: Vocabulary,
@@ -384,11 +389,11 @@ def _credit(placed: tuple[Path, bool], folder: Path, name: str, contributors) ->
     return placed
 
 
-def validate_staged(staged: Path, shown: str, findings: list[dict], vocab: Vocabulary, folder: Path,
+def validate_staged(staged: Path, shown: str, findings: PackageIndex, vocab: Vocabulary, folder: Path,
                     curation: bool) -> list[Problem]:
     """Every problem of the staged copy, worded with the name the user gave."""
     if curation:
-        return check_curation_paths([staged], findings, vocab, folder, [shown])[0].problems
+        return check_curation_paths([staged], findings.rows(), vocab, folder, [shown])[0].problems
     from pipeline.contributions.rules import check_sheet
     from pipeline.contributions.sheets import read_sheet
 

@@ -38,7 +38,7 @@ def row_failures(rows, package_findings: PackageIndex | list[dict[str, str]] | N
         if found is not None:
             failures.append(found)
 
-    rows = rows.with_columns(_key_hash=_key_hash(rows, list(CANDIDATE_KEY)))
+    rows = rows.with_columns(_key_hash=key_hash(rows))
     twice = pl.struct(*by, "_key_hash").is_duplicated() if by else pl.col("_key_hash").is_duplicated()
     repeated = _with_folded_keys(rows.filter(twice)).with_columns(
         first_same=pl.col("line").min().over([*by, *key, "direction_norm"]),
@@ -73,6 +73,63 @@ def row_failures(rows, package_findings: PackageIndex | list[dict[str, str]] | N
     return failures
 
 
+class Across:
+    """The rules across rows for a file checked chunk by chunk (`pipeline.contributions.rules.check_sheet`).
+
+    Of each chunk only the line and the candidate-key hash of its rows whose cells passed are kept
+    (16 bytes a row), and a way to build those rows in full again (`rows(lines)`: kept for the first
+    chunk, or for all with `keep_all`). At the end the rows whose hash repeats in the file or is in
+    the package are built in full (for a file of several chunks, by `reread(lines)`: a second pass
+    over the chunks holding them) and compared exactly by `row_failures`, so a duplicate or
+    contradiction across chunks is found as within one, with the same messages.
+    """
+
+    def __init__(self, package_findings: PackageIndex | list[dict[str, str]] | None, keep_all: bool = False):
+        self.index = package_findings if isinstance(package_findings, PackageIndex) else \
+            PackageIndex.of(package_findings)
+        self.keep_all = keep_all
+        self._builders: list = []
+        self._keys: list = []
+
+    def add(self, keys, rows) -> None:
+        """A chunk's (line, _key_hash) and `rows(lines=None)`, which builds its rows in full."""
+        self._keys.append(keys)
+        self._builders = self._builders + [rows] if self.keep_all or len(self._keys) == 1 else []
+
+    def failures(self, reread):
+        """The problem rows across rows (or None); `reread(lines)` yields those lines' rows again, chunk by chunk."""
+        import polars as pl
+
+        keys = pl.concat(self._keys, how="vertical") if self._keys else None
+        if keys is None or keys.height == 0:
+            return None
+        if self.keep_all:
+            rows = self.rows()
+        else:
+            hashes = keys["_key_hash"].sort()  # neighbours in sorted order: far cheaper than a hash set of them all
+            wanted = pl.concat([hashes.filter(hashes == hashes.shift(1)), self.index.hashes()]).unique()
+            lines = keys.filter(pl.col("_key_hash").is_in(wanted.implode()))["line"].to_list() if wanted.len() else []
+            if not lines:
+                return None
+            built = [self._builders[0](lines)] if len(self._keys) == 1 else list(reread(lines))
+            rows = pl.concat([frame for frame in built if frame is not None], how="vertical")
+        found = row_failures(rows, self.index) if rows.height else []
+        return pl.concat(found, how="vertical") if found else None
+
+    def rows(self):
+        """Every kept row in full (`keep_all`)."""
+        import polars as pl
+
+        return pl.concat([build(None) for build in self._builders], how="vertical")
+
+    def valid(self, found):
+        """The kept rows (`keep_all`) that no rule across rows flagged."""
+        import polars as pl
+
+        later = found["line"].unique().implode() if found is not None else pl.lit([], pl.List(pl.Int64))
+        return self.rows().filter(~pl.col("line").is_in(later))
+
+
 class PackageIndex:
     """The package's located findings, keyed like contributed rows: built once, extended per accepted file.
 
@@ -85,6 +142,7 @@ class PackageIndex:
     def __init__(self, frame=None, path: Path | None = None):
         self._frame = None
         self._path = path
+        self._cached: Path | None = None  # the keyed frame on disk, read only where a lookup needs it
         self._rows: list[dict[str, str]] | None = None
         self._add_frame(frame)
 
@@ -96,14 +154,33 @@ class PackageIndex:
 
     @classmethod
     def read(cls, path: Path) -> "PackageIndex":
-        """The findings table of a package, read as text (only the key columns); ValueError if unreadable."""
+        """The findings table of a package, read as text (only the key columns); ValueError if unreadable.
+
+        The keyed frame is kept in a cache (`cache_file`: a Parquet file named by the table's path,
+        size, times and inode and by the polars version, whose hashes it holds), so a check against
+        an unchanged package of a million findings reads 8 MB of hashes, not the 200 MB table."""
         import polars as pl
 
+        cached = cache_file(path)
+        if cached is not None and cached.is_file():
+            index = cls(None, path)
+            index._cached = cached
+            return index
         try:
             frame = pl.read_csv(path, columns=list(PACKAGE_COLUMNS), infer_schema=False, empty_string_is_null=False)
         except (pl.exceptions.PolarsError, OSError) as error:
             raise ValueError(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
-        return cls(_keyed(frame), path)
+        index = cls(_keyed(frame), path)
+        if cached is not None and index._frame is not None:
+            _write_cache(index._frame, cached)
+        return index
+
+    def _loaded(self):
+        import polars as pl
+
+        if self._frame is None and self._cached is not None:
+            self._frame, self._cached = pl.read_parquet(self._cached), None
+        return self._frame
 
     def rows(self) -> list[dict[str, str]]:
         """Every finding as a dict (read on first use: curation files check finding ids against them)."""
@@ -112,6 +189,7 @@ class PackageIndex:
         return self._rows
 
     def add(self, findings: list[dict]) -> None:
+        self._loaded()
         self._add_frame(_package_frame(findings))
         if self._rows is not None:
             self._rows += findings
@@ -120,18 +198,71 @@ class PackageIndex:
         import polars as pl
 
         if frame is not None and frame.height:
-            keyed = frame.with_columns(_key_hash=_key_hash(frame, list(CANDIDATE_KEY)))
+            keyed = frame.with_columns(_key_hash=key_hash(frame))
             # one frame of many chunks: appending is cheap, and a lookup is one scan in polars, not one per file
             self._frame = keyed if self._frame is None else pl.concat([self._frame, keyed], rechunk=False)
+
+    def hashes(self):
+        """The candidate-key hash of every finding (UInt64; empty without findings)."""
+        import polars as pl
+
+        if self._frame is None and self._cached is not None:
+            return pl.read_parquet(self._cached, columns=["_key_hash"])["_key_hash"]
+        return self._frame["_key_hash"] if self._frame is not None else pl.Series("_key_hash", [], dtype=pl.UInt64)
 
     def candidates(self, hashes):
         """The package's rows whose candidate-key hash is among `hashes`, or None."""
         import polars as pl
 
-        if self._frame is None:
+        wanted = pl.col("_key_hash").is_in(hashes.unique().implode())
+        if self._frame is None and self._cached is not None:
+            found = pl.scan_parquet(self._cached).filter(wanted).collect()
+        elif self._frame is None:
             return None
-        found = self._frame.filter(pl.col("_key_hash").is_in(hashes.unique().implode()))
+        else:
+            found = self._frame.filter(wanted)
         return found if found.height else None
+
+
+def cache_file(path: Path) -> Path | None:
+    """Where the keyed frame of the findings table `path` is cached, or None (no cache folder): in
+    $KETAMAP_CACHE, else $XDG_CACHE_HOME/ketamap, else ~/.cache/ketamap. Its name changes whenever
+    the table could have (path, size, modification and change times, inode) and with polars' version."""
+    import hashlib
+    import os
+
+    import polars as pl
+
+    folder = os.environ.get("KETAMAP_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ketamap")
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    stamp = f"{os.path.abspath(path)}|{info.st_size}|{info.st_mtime_ns}|{info.st_ctime_ns}|{info.st_ino}|" \
+            f"{pl.__version__}|{CACHE_FORMAT}"
+    return Path(folder) / "package-index" / (hashlib.sha256(stamp.encode("utf-8")).hexdigest() + ".parquet")
+
+
+CACHE_FORMAT = 2  # raise when the keyed frame's columns or key_hash change
+
+
+def _write_cache(frame, target: Path) -> None:
+    """Write the cache atomically; a cache that cannot be written is skipped (it only saves time)."""
+    import os
+    import tempfile
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".index-", suffix=".parquet", dir=target.parent)
+        os.close(handle)
+        frame.write_parquet(temporary)
+        os.replace(temporary, target)
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except (OSError, UnboundLocalError):
+            pass
 
 
 def _with_folded_keys(frame):
@@ -141,9 +272,19 @@ def _with_folded_keys(frame):
                               qualifier_key=pl.col("qualifier").str.to_lowercase())
 
 
-def _key_hash(frame, key: list[str]):
-    """One 64-bit hash per row of the key columns (equal keys, equal hashes, within one process)."""
-    return frame.select(key).hash_rows(seed=20221)
+def key_hash(frame, located=None):
+    """One 64-bit hash per row of its CANDIDATE_KEY (equal keys, equal hashes, within one process): the
+    hash of the references key and of `located`, the hash of the other four columns (`located_hash`;
+    a checker computes it once per distinct combination of them)."""
+    import polars as pl
+
+    located = located_hash(frame) if located is None else located
+    return pl.DataFrame([located.alias("located"), frame["references_key"]]).hash_rows(seed=20221)
+
+
+def located_hash(frame):
+    """The hash of a row's molecule, measure, population and region (CANDIDATE_KEY but the references)."""
+    return frame.select(list(CANDIDATE_KEY[:4])).hash_rows(seed=20221)
 
 
 PACKAGE_COLUMNS = ("finding_id", "molecule_id", "measure", "direction", "population", "region_id", "species",
@@ -197,14 +338,16 @@ def problem_rows(rows, mask, code: str, column: str | None, describe, keys=None,
 
 
 def references_key(series, lists=None):
-    """The references as a key: case-folded (DOIs are case-insensitive), and a list order-free;
-    `lists` (where a cell holds several) spares the rewrite of the single references."""
-    folded = series.str.to_lowercase()
-    lists = folded.str.contains(";", literal=True).fill_null(False) if lists is None else lists
+    """The references as a key: the cells holding a DOI case-folded (DOIs are case-insensitive; a
+    PMID has one spelling once canonical, `PMID:` and digits), and a list order-free; `lists`
+    (where a cell holds several) spares the rewrite of the single references."""
+    dois = series.str.contains("10.", literal=True).fill_null(False).arg_true()
+    key = series if dois.len() == 0 else series.clone().scatter(dois, series.gather(dois).str.to_lowercase())
+    lists = key.str.contains(";", literal=True).fill_null(False) if lists is None else lists
     positions = lists.arg_true()
     if positions.len() == 0:
-        return folded
-    return folded.scatter(positions, order_free(folded.gather(positions)))
+        return key
+    return (key.clone() if key is series else key).scatter(positions, order_free(key.gather(positions)))
 
 
 def order_free(series):

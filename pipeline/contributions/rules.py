@@ -15,12 +15,27 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.contributions.package_index import CANDIDATE_KEY, problem_rows, references_key, row_failures
+from pipeline.contributions.package_index import (
+    Across,
+    PackageIndex,
+    key_hash,
+    located_hash,
+    problem_rows,
+)
 from pipeline.contributions.sheets import (
+    LIMITS,
     Sheet,
+    SheetLimits,
     column_name,
     read_sheet,
 )
+from pipeline.contributions.normalise import (  # noqa: F401 (_normalise: pipeline.contributions.batch's)
+    _direction_spellings,
+    _normalise,
+    _normalise_cells,
+    _normalise_references,
+)
+from pipeline.contributions.stream import CHUNK_BYTES, Irregular, stream_sheet
 from pipeline.contributions import text
 from pipeline.core.problems import Problem
 from pipeline.core.vocab import Vocabulary
@@ -38,7 +53,6 @@ from pipeline.contributions.wording import (
     nearest,
 )
 from pipeline.findings import rules as domain
-from pipeline.findings.cells import default_measure
 
 SCHEMA = "contribution"
 ROW_KEYS = ("line", "molecule_id", "molecule_label", "measure", "direction", "population", "region_id",
@@ -76,68 +90,154 @@ def contribution_schema(vocab: Vocabulary) -> dict:
     return schema
 
 
-def _direction_spellings(vocab: Vocabulary) -> dict[str, str]:
-    spellings = {}
-    for row in vocab.directions:
-        for spelling in (row["direction"], row["symbol"], row.get("ascii", "")):
-            if spelling:
-                spellings[spelling] = row["direction"]
-    return spellings
-
-
 def check_file(path: Path, vocab: Vocabulary | None = None,
-               package_findings: list[dict[str, str]] | None = None, *,
-               max_errors: int | None = None, with_rows: bool = True) -> CheckedFile:
+               package_findings: PackageIndex | list[dict[str, str]] | None = None, *,
+               max_errors: int | None = None, with_rows: bool = True, limits: SheetLimits = LIMITS,
+               chunk_bytes: int = CHUNK_BYTES) -> CheckedFile:
     """Read and check one contribution (CSV, TSV, XLSX) against the vocabularies and, when given,
     the findings already in the package. `max_errors` caps the problems listed per severity
-    (counts stay complete); `with_rows=False` skips building the valid rows."""
-    return check_sheet(read_sheet(Path(path), str(path)), vocab or Vocabulary(), package_findings,
-                       max_errors=max_errors, with_rows=with_rows)
+    (counts stay complete); `with_rows=False` skips building the valid rows. A big text file is
+    checked chunk by chunk (`pipeline.contributions.stream`), never held whole."""
+    vocab = vocab or Vocabulary()
+    sheet = stream_sheet(Path(path), str(path), limits, chunk_bytes)
+    try:
+        return check_sheet(sheet, vocab, package_findings, max_errors=max_errors, with_rows=with_rows)
+    except Irregular:  # a chunk the streamed reader cannot vouch for: the whole-file reader says why
+        return check_sheet(read_sheet(Path(path), str(path), limits), vocab, package_findings,
+                           max_errors=max_errors, with_rows=with_rows)
+    finally:
+        sheet.close()
 
 
-def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str, str]] | None = None, *,
-                max_errors: int | None = None, with_rows: bool = True) -> CheckedFile:
+def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: PackageIndex | list[dict[str, str]] | None = None,
+                *, max_errors: int | None = None, with_rows: bool = True) -> CheckedFile:
+    """Check a read sheet chunk by chunk (`Sheet.frames()`): the cell rules per chunk, keeping the
+    complete counts and the first `max_errors` problems; the rules across rows at the end (`Across`)."""
     import polars as pl
 
-    if sheet.frame is None:
+    if not sheet.readable:
         return _finish(CheckedFile(sheet.path, sheet.sheet, [], [], 0), sheet.problems, None, max_errors)
     schema = contribution_schema(vocab)
-    columns, file_problems = map_header(sheet, schema, vocab)
-    file_problems = list(sheet.problems) + file_problems
-    rows = schema_columns(sheet.frame, columns, schema)
-    checked = CheckedFile(sheet.path, sheet.sheet, [], [], rows.height)
-    if rows.height == 0:
+    columns, _ = map_header(sheet, schema, vocab, filled={})
+    unnamed = {position: None for position, written in enumerate(sheet.header) if not written.strip()}
+    across = Across(package_findings, keep_all=with_rows)
+    counts: dict[str, int] = {}
+    kept, row_problems, height = [], [], 0
+
+    def chunks(lines=None):
+        for frame, problems in sheet.frames(lines, trim=False):  # _check_chunk trims what it reads
+            yield frame, problems, _check_chunk(frame, columns, schema, vocab, with_rows, sheet.problems + problems)
+
+    for frame, problems, (failures, keys, full, rows) in chunks():
+        for position in [p for p, value in unnamed.items() if value is None]:
+            unnamed[position] = _first_filled(frame, position)
+        row_problems, height = row_problems + problems, height + rows
+        _count(counts, failures)
+        if failures is not None:
+            kept.append(_capped(failures, max_errors))
+        if keys is not None:
+            across.add(keys, full)
+    _, header_problems = map_header(sheet, schema, vocab, filled={p: v for p, v in unnamed.items() if v is not None})
+    file_problems = list(sheet.problems) + header_problems + row_problems
+    checked = CheckedFile(sheet.path, sheet.sheet, [], [], height)
+    if height == 0:
         file_problems.append(Problem("no-findings", "the file has no findings: no row under the header",
                                      file=sheet.path, suggestion="add one finding per row under the header "
                                      "(lines starting with # are ignored)"))
         return _finish(checked, file_problems, None, max_errors)
-
-    failures, rows = _cell_failures(_normalise(rows, vocab, schema, with_rows), schema, columns, vocab)
-    flagged = [p.line for p in file_problems if p.severity == "error" and p.line is not None]  # ragged rows
-    needed = ["line", "molecule", "direction", "species", "qualifier", *CANDIDATE_KEY, "direction_norm"]
+    found = across.failures(lambda lines: (result[2](None) for _, _, result in chunks(lines) if result[2]))
+    _count(counts, found)
+    tables = kept + ([found] if found is not None else [])
     if with_rows:
-        needed += ["molecule_label", "references_norm", "notes"]
-    consistent = rows.select(list(dict.fromkeys(needed)))
-    if flagged or not rows["cells_ok"].all():
-        consistent = consistent.filter(rows["cells_ok"] & ~rows["line"].is_in(flagged))
-    across = row_failures(consistent, package_findings)
-    table = pl.concat(failures + across, how="vertical") if failures + across else None
-    if with_rows:
-        later = pl.concat([f["line"] for f in across]).unique().to_list() if across else []
-        valid = consistent.filter(~pl.col("line").is_in(later))
-        checked.rows = valid.select(
+        checked.rows = across.valid(found).select(
             "line", "molecule_id", "molecule_label", pl.col("measure_final").alias("measure"),
             pl.col("direction_norm").alias("direction"), pl.col("population_norm").alias("population"),
             "region_id", "species", pl.col("references_norm").alias("references"), "qualifier", "notes",
             pl.col("direction").alias("source_text"),
         ).to_dicts()
-    return _finish(checked, file_problems, table, max_errors)
+    return _finish(checked, file_problems, pl.concat(tables, how="vertical") if tables else None, max_errors,
+                   table_counts=counts)
 
 
-def map_header(sheet: Sheet, schema: dict, vocab: Vocabulary | None = None) -> tuple[dict[str, str], list[Problem]]:
-    """Contribution column → frame column, and every problem with the header row."""
+def _count(counts: dict[str, int], table) -> None:
+    for code, count in (table.group_by("code").len().iter_rows() if table is not None else ()):
+        counts[code] = counts.get(code, 0) + count
+
+
+def _first_filled(frame, position: int) -> str | None:
+    """The first value of column `position` that is not empty, or None."""
     import polars as pl
 
+    name = column_name(position)
+    if name not in frame.columns:
+        return None
+    filled = frame.select(pl.col(name).str.strip_chars()).filter(pl.col(name) != "")
+    return filled[name][0] if filled.height else None
+
+
+# Checked per row; every other column has few distinct values in a file, and is checked per
+# distinct combination of them (`_check_chunk`).
+PER_ROW = ("reference", "notes")
+
+
+def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary, with_rows: bool,
+                 problems: list[Problem]):
+    """One chunk: the table of its cell problems (or None), the line and candidate-key hash of its rows
+    whose cells passed (or None), a function building those rows in full (`rows(lines=None)`, with the
+    columns the rules across rows need) and how many rows the chunk has.
+
+    The vocabulary columns (molecule … qualifier) are normalised and checked once per distinct
+    combination of their cells (a few thousand in a million rows), and the rows of a combination
+    that breaks a rule are checked again as rows, for their lines; the references and notes are
+    checked per row. The rules and their problems are the same as over every row. (A combination is
+    told by a 64-bit hash of its cells: two combinations of one chunk sharing one, about 1 in 10^10
+    for 30,000 combinations, would give one the other's result.)"""
+    import polars as pl
+
+    rows = schema_columns(frame, columns, schema)
+    if rows.height == 0:
+        return None, None, None, 0
+    low = [spec["name"] for spec in schema["fields"] if spec["name"] not in PER_ROW]
+    rows = rows.with_columns(*[pl.col(name).str.strip_chars() for name in PER_ROW],  # cells may come untrimmed
+                             _combo=rows.select(low).hash_rows(seed=20221))
+    combos = rows.select("_combo", *low).gather(rows["_combo"].arg_unique())
+    combos = _normalise_cells(combos.with_columns(pl.col(low).str.strip_chars(), line=pl.lit(0, pl.Int64)),
+                              vocab, schema, with_rows)
+    low_columns = {name: source for name, source in columns.items() if name in low}
+    bad, combos = _cell_failures(combos, schema, low_columns, vocab, masks_only=True)
+    combos = combos.with_columns(_located=located_hash(combos))
+    failures, rows = _cell_failures(_normalise_references(rows, schema), schema,
+                                    {n: s for n, s in columns.items() if n in PER_ROW}, vocab)
+    derived = ["molecule_id", "measure_final", "population_norm", "region_id", "direction_norm"]
+    if bad:
+        checked = ["region_canon", "region_known", "measure_norm", "molecule_measure"]
+        wrong = rows.filter(pl.col("_combo").is_in(pl.Series(bad, dtype=pl.UInt64).implode()))
+        wrong = wrong.drop(low).join(combos.select("_combo", *low, *derived, *checked), on="_combo", how="left",
+                                     maintain_order="left")
+        failures += _cell_failures(wrong, schema, low_columns, vocab)[0]
+        rows = rows.with_columns(cells_ok=pl.col("cells_ok") & ~pl.col("_combo").is_in(
+            pl.Series(bad, dtype=pl.UInt64).implode()))
+    flagged = [p.line for p in problems if p.severity == "error" and p.line is not None]  # ragged rows, long cells
+    needed = ["line", "references_key", "_combo"] + (["references_norm", "notes"] if with_rows else [])
+    consistent = rows.select(needed)
+    if flagged or not rows["cells_ok"].all():
+        consistent = consistent.filter(rows["cells_ok"] & ~rows["line"].is_in(flagged))
+    located = consistent["_combo"].replace_strict(combos["_combo"], combos["_located"], return_dtype=pl.UInt64)
+    keys = pl.DataFrame([consistent["line"], key_hash(consistent, located).alias("_key_hash")])
+    joined = combos.select("_combo", "molecule", "direction", "species", "qualifier", *derived,
+                           *(["molecule_label"] if with_rows else []))
+
+    def full(lines=None):
+        subset = consistent if lines is None else consistent.filter(pl.col("line").is_in(lines))
+        return subset.join(joined, on="_combo", how="left", maintain_order="left").drop("_combo")
+
+    return (pl.concat(failures, how="vertical") if failures else None), keys, full, rows.height
+
+
+def map_header(sheet: Sheet, schema: dict, vocab: Vocabulary | None = None,
+               filled: dict[int, str] | None = None) -> tuple[dict[str, str], list[Problem]]:
+    """Contribution column → frame column, and every problem with the header row. `filled`: the first
+    value of each unnamed column that holds one (default: looked up in `sheet.frame`)."""
     columns_near = near_misses(vocab or Vocabulary(), "column")
     fields = [spec["name"] for spec in schema["fields"]]
     required = [spec["name"] for spec in schema["fields"] if spec.get("constraints", {}).get("required")]
@@ -148,10 +248,10 @@ def map_header(sheet: Sheet, schema: dict, vocab: Vocabulary | None = None) -> t
     for position, written in enumerate(sheet.header):
         name = re.sub(r"[\s-]+", "_", written.strip().casefold())
         if not name:
-            filled = sheet.frame.filter(pl.col(column_name(position)) != "")
-            if filled.height:
+            value = filled.get(position) if filled is not None else _first_filled(sheet.frame, position)
+            if value is not None:
                 problems.append(Problem("unnamed-column", f"column {position + 1} has no header but holds values",
-                                        column=f"column {position + 1}", value=filled[column_name(position)][0],
+                                        column=f"column {position + 1}", value=value,
                                         suggestion="give it a header from `ketamap template` or delete it", **where))
             continue
         if name in mapping:
@@ -187,111 +287,11 @@ def schema_columns(frame, columns: dict[str, str], schema: dict):
                                    else pl.lit("", dtype=pl.String)).alias(spec["name"]) for spec in schema["fields"]])
 
 
-def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
-    """The cells in canonical form beside the cells as written; null where a cell has no canonical form.
-
-    Lookups are hash-map replacements, not joins, and the costlier rewrites (reference spellings,
-    the order-free reference key) run only on the few cells that need them.
-    """
-    import polars as pl
-
-    col = pl.col
-    directions = _direction_spellings(vocab)
-    populations = {p: p for p in _field(schema, "population")["constraints"]["enum"]}
-    measures = {m: m for m in vocab.measures}
-    by_key: dict[str, dict[str, str]] = {}
-    for key in ("label", "molecule_id"):  # a label wins over another molecule's id spelled the same
-        for molecule in vocab.molecules:
-            by_key.setdefault(molecule[key], molecule)
-    any_region = {key: key for table in domain.region_spellings(vocab.regions).values() for key in table}
-
-    # extract's rule, asked once per distinct qualifier: does it override the molecule's own measure?
-    qualifiers = rows["qualifier"].unique().to_list()
-    overrides = {q: m for q in qualifiers if (m := default_measure({"measure": None}, q)) is not None}
-
-    def lookup(expr, table: dict[str, str]):
-        return expr.replace_strict(table, default=None, return_dtype=pl.String)
-
-    # One pass, every column in parallel: exact spellings (nearly all cells) ...
-    folded = {"direction_norm": ("direction", directions), "population_norm": ("population", populations),
-              "measure_norm": ("measure", measures), "region_canon": ("region", any_region)}
-    pattern = f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
-    rows = rows.with_columns(
-        *[lookup(col(source), {**{k.casefold(): v for k, v in table.items()}, **table}).alias(name)
-          for name, (source, table) in folded.items()],
-        molecule_id=lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()}),
-        molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}) if with_labels
-        else pl.lit(None, dtype=pl.String),
-        molecule_measure=lookup(col("molecule"), {k: m["measure"] for k, m in by_key.items()}),
-        reference_ok=col("reference").str.contains(pattern).fill_null(False),
-        reference_list=col("reference").str.contains(";", literal=True).fill_null(False),
-    )
-    # ... then the few other cells: letter case folded, reference spellings repaired.
-    repaired = {name: _fold_misses(rows[source], rows[name], table) for name, (source, table) in folded.items()}
-    references, reference_ok = _normalised_references(rows["reference"], rows["reference_ok"], pattern)
-    rows = rows.with_columns(*[series.alias(name) for name, series in repaired.items()],
-                             references_norm=references, reference_ok=_balanced(references, reference_ok))
-    rows = rows.with_columns(
-        region_id=domain.resolve_region(col("region_canon"), col("population_norm"), vocab.regions),
-        region_known=col("region_canon").is_not_null(),
-        measure_final=pl.when(col("measure") == "")
-        .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
-        .otherwise(col("measure_norm")),
-    )
-    return rows.with_columns(references_key=references_key(rows["references_norm"], rows["reference_list"]))
-
-
-def _fold_misses(series, found, spellings: dict[str, str]):
-    """`found` (the exact lookup of `series` in `spellings`) completed with the cells spelled in
-    another letter case; only the cells that missed are lowercased."""
-    import polars as pl
-
-    misses = (found.is_null() & (series != "")).arg_true()
-    if misses.len() == 0:
-        return found
-    folded = {key.casefold(): value for key, value in spellings.items()}
-    rescued = series.gather(misses).str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)
-    if rescued.null_count() == rescued.len():
-        return found
-    return found.scatter(misses, rescued)
-
-
-def _normalised_references(series, valid, pattern: str):
-    """The reference cells in canonical spelling, and whether each is a valid reference list. Only
-    the cells that are not valid as written (few, usually) are rewritten and checked again."""
-    positions = (~valid & (series != "")).arg_true()
-    if positions.len() == 0:
-        return series, valid
-    written = series.gather(positions)
-    rewritten = (written.str.replace_all(r"\s*;\s*", ";").str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:")
-                 .str.strip_chars(";"))
-    changed = (rewritten != written).fill_null(False)
-    if not changed.any():  # nothing to repair: spare copying a million cells
-        return series, valid
-    positions, rewritten = positions.filter(changed), rewritten.filter(changed)
-    return (series.clone().scatter(positions, rewritten),
-            valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
-
-
-def _balanced(references, valid):
-    """`valid`, false also where an item ends in a ')' it never opened (the few cells with a ')' at an end)."""
-    import polars as pl
-
-    positions = (valid & references.str.contains(r"\)(;|$)")).arg_true()
-    if positions.len() == 0:
-        return valid
-    ends = references.gather(positions).map_elements(lambda r: not text.unbalanced_parenthesis(r),
-                                                    return_dtype=pl.Boolean)
-    return valid.clone().scatter(positions, ends)
-
-
-def _field(schema: dict, name: str) -> dict:
-    return next(spec for spec in schema["fields"] if spec["name"] == name)
-
-
-def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabulary) -> tuple[list, object]:
-    """Per-cell rules, each a mask over all rows, evaluated together in one pass; the bad rows become
-    problem rows. Also returns the rows with `cells_ok` (no rule failed)."""
+def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabulary,
+                   masks_only: bool = False) -> tuple[list, object]:
+    """Per-cell rules of `columns`, each a mask over all rows, evaluated together in one pass; the bad
+    rows become problem rows (with `masks_only`, the `_combo` of each bad row instead). Also returns
+    the rows with `cells_ok` (no rule failed)."""
     import polars as pl
 
     col = pl.col
@@ -306,6 +306,8 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     masks = [f"_rule{i}" for i in range(len(rules))]
     rows = rows.with_columns(*[rule[0].fill_null(False).alias(m) for rule, m in zip(rules, masks)])
     rows = rows.with_columns(cells_ok=~pl.any_horizontal(masks) if masks else pl.lit(True))
+    if masks_only:
+        return rows.filter(~col("cells_ok"))["_combo"].to_list(), rows.drop(masks)
     hits = rows.select(col(m).any() for m in masks).row(0) if masks else ()
     failures = [problem_rows(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
     return [f for f in failures if f is not None], rows
@@ -389,28 +391,41 @@ def column_order() -> dict[str, int]:
     return {field["name"]: rank for rank, field in enumerate(Vocabulary().table_schema(SCHEMA)["fields"])}
 
 
-def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_errors: int | None,
-            order: dict[str, int] | None = None) -> CheckedFile:
-    """Counts per code (complete), then the problems in line order (columns as the template orders them),
-    capped per severity; `order`: column_order(), when the caller has it already."""
+def _sorted(table, order: dict[str, int] | None = None):
+    """Problem rows in line order, columns as the template orders them, then by code."""
     import polars as pl
 
     order = order or column_order()
+    rank = pl.col("column").replace_strict(order, default=len(order), return_dtype=pl.Int32)
+    return table.sort([pl.col("line"), rank, pl.col("code")], maintain_order=True)
 
+
+def _capped(table, max_errors: int | None, order: dict[str, int] | None = None):
+    """The first `max_errors` problem rows per severity (all when None), in order."""
+    import polars as pl
+
+    table = _sorted(table, order)
+    return table.filter(pl.int_range(pl.len()).over("severity") < max_errors) if max_errors else table
+
+
+def _finish(checked: CheckedFile, file_problems: list[Problem], table, max_errors: int | None,
+            order: dict[str, int] | None = None, table_counts: dict[str, int] | None = None) -> CheckedFile:
+    """Counts per code (complete), then the problems in line order (columns as the template orders them),
+    capped per severity; `order`: column_order(), when the caller has it already. `table_counts`: the
+    counts of the problem rows when `table` holds only the first of them (checked chunk by chunk); by
+    default the table is counted."""
+    order = order or column_order()
     counts: dict[str, int] = {}
     for problem in file_problems:
         counts[problem.code] = counts.get(problem.code, 0) + 1
     listed = [p for p in file_problems if p.line is None or p.code in HEADER_CODES]
     row_level = [p for p in file_problems if not (p.line is None or p.code in HEADER_CODES)]  # linear, not `not in listed`
     if table is not None and table.height:
-        for code, count in table.group_by("code").len().iter_rows():
+        for code, count in (table_counts or dict(table.group_by("code").len().iter_rows())).items():
             counts[code] = counts.get(code, 0) + count
-        rank = pl.col("column").replace_strict(order, default=len(order), return_dtype=pl.Int32)
-        table = table.sort([pl.col("line"), rank, pl.col("code")], maintain_order=True)
-        if max_errors:
-            table = table.filter(pl.int_range(pl.len()).over("severity") < max_errors)
         row_level += [Problem(code, message, checked.path, line, column, value, suggestion, severity)
-                      for line, code, column, value, message, suggestion, severity in table.iter_rows()]
+                      for line, code, column, value, message, suggestion, severity
+                      in _capped(table, max_errors, order).iter_rows()]
     row_level.sort(key=lambda p: (p.line or 0, order.get(p.column, len(order)), p.code))
     if max_errors:
         kept, seen = [], {"error": 0, "warning": 0}

@@ -249,9 +249,10 @@ def _find_header(body: bytes) -> tuple[int | None, int]:
     return None, 0
 
 
-def _blank_comments(body: bytes) -> bytes:
-    """Empty every line that starts with '#', keeping the line count (and so the line numbers)."""
-    if b"#" not in body or b"\n#" not in body:  # the first test is a fast memchr
+def _blank_comments(body: bytes, at_start: bool = False) -> bytes:
+    """Empty every line that starts with '#', keeping the line count (and so the line numbers);
+    `at_start`: the first line may be one (a chunk's; a file's first line is its header)."""
+    if b"#" not in body or (b"\n#" not in body and not (at_start and body.startswith(b"#"))):  # memchr first
         return body
     return _COMMENT_LINE.sub(b"", body)
 
@@ -263,31 +264,46 @@ def _first_line(body: bytes) -> str:
 
 def _read_fast(body: bytes, delimiter: str, header_line: int, limits: SheetLimits = LIMITS) -> Sheet | None:
     """polars, when each physical line is one record; None when that cannot be shown."""
-    import polars as pl
-
     first = _first_line(body)
     if '"' in first or body.count(b'"') % 2:  # an odd number of quotes: one is unclosed, let csv say where
         return None
     header = [cell.strip(SPACES) for cell in first.split(delimiter)]
     check_header("", header, header_line, limits)
-    names = [column_name(i) for i in range(len(header))]
-    blank = pl.all_horizontal(pl.col(n) == "" for n in names)
-    try:  # one lazy query: polars trims cells and drops blank rows while it parses
-        frame = (pl.scan_csv(io.BytesIO(body), has_header=False, separator=delimiter, quote_char='"',
-                             schema={name: pl.String for name in names}, infer_schema=False, raise_if_empty=False)
-                 .with_row_index("line", offset=header_line)
-                 .with_columns(pl.col("line").cast(pl.Int64), *[pl.col(n).fill_null("").str.strip_chars()
-                                                                for n in names])
-                 .with_columns(_records=pl.len())
-                 .filter((pl.col("line") > header_line) & ~blank)
-                 .collect())
+    frame = _parse_lines(body, delimiter, len(header), header_line, skip_first=True)
+    return None if frame is None else Sheet("", header=header, header_line=header_line, frame=frame)
+
+
+def _parse_lines(body: bytes, delimiter: str, width: int, offset: int, skip_first: bool = False, trim: bool = True):
+    """Lines that are each one record → frame of `line` (the first line is `offset`) and the trimmed
+    cells of the non-blank rows; None when a record spans lines, the result is empty or polars refuses.
+    With `trim=False` the cells are left as written (the caller trims what it reads; blank rows,
+    cells of white space only, are dropped all the same).
+
+    polars parses; the line numbers are added after, and the blank rows filtered only when there are
+    some (most files have none)."""
+    import polars as pl
+
+    names = [column_name(i) for i in range(width)]
+    try:
+        frame = pl.read_csv(body, has_header=False, separator=delimiter, quote_char='"', empty_string_is_null=False,
+                            schema={name: pl.String for name in names}, infer_schema=False, raise_if_empty=False)
     except Exception:  # polars' parse errors have no common base; the slow reader explains them
         return None
     physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    if frame.height == 0 or frame["_records"][0] != physical:
-        return None  # (an empty result is cheap to read again slowly)
-    frame = frame.drop("_records")
-    return Sheet("", header=header, header_line=header_line, frame=frame)
+    if frame.height != physical:
+        return None
+    frame = frame.with_row_index("line", offset=offset).with_columns(pl.col("line").cast(pl.Int64))
+    frame = frame.slice(1) if skip_first else frame
+    frame = frame.with_columns((pl.col(n).fill_null("") if frame[n].null_count() else pl.col(n)) for n in names)
+    if trim:
+        frame = frame.with_columns(pl.col(n).str.strip_chars() for n in names)
+        blank = frame.select(pl.all_horizontal(pl.col(n) == "" for n in names).alias("blank"))["blank"]
+    else:  # a blank row has a blank first cell: only those rows are trimmed to look further
+        maybe = frame.filter(frame[names[0]].str.strip_chars() == "")
+        lines = maybe.filter(pl.all_horizontal(pl.col(n).str.strip_chars() == "" for n in names))["line"]
+        blank = frame["line"].is_in(lines.implode()) if lines.len() else pl.Series([False])
+    frame = frame.filter(~blank) if blank.any() else frame
+    return frame if frame.height else None  # (an empty result is cheap to read again slowly)
 
 
 def _read_slow(text: str, delimiter: str, header_line: int, shown: str, limits: SheetLimits = LIMITS) -> Sheet:

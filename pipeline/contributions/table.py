@@ -9,7 +9,7 @@ long, which is an error at its line and column.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.core.problems import Problem
 
@@ -28,6 +28,11 @@ class SheetLimits:
     max_inflated_bytes: int = 512 * MiB     # a workbook's parts, unzipped (declared and actually inflated)
     max_shared_strings_bytes: int = 128 * MiB  # an .xlsx's table of shared strings, unzipped
     max_members: int = 10_000               # files inside a workbook's zip
+
+    def for_rows(self, rows: int) -> "SheetLimits":
+        """These limits for files of up to `rows` rows, the byte limit raised in proportion (`ketamap
+        validate --max-rows`: a big text file is checked chunk by chunk, in bounded memory)."""
+        return replace(self, max_rows=rows, max_bytes=max(self.max_bytes, rows * (self.max_bytes // self.max_rows)))
 
 
 LIMITS = SheetLimits()
@@ -66,6 +71,18 @@ class Sheet:
         if self.frame is None:
             return []
         return [(row[0], list(row[1:])) for row in self.frame.iter_rows()]
+
+    def frames(self, lines=None, trim: bool = True):
+        """(frame, problems) per chunk of rows, in line order: here one chunk, the whole frame (its
+        problems are in `problems`); with `lines`, only those rows. A streamed sheet has many, and
+        with `trim=False` leaves their cells untrimmed (blank rows are dropped all the same)."""
+        import polars as pl
+
+        if self.frame is not None:
+            yield (self.frame if lines is None else self.frame.filter(pl.col("line").is_in(list(lines)))), []
+
+    def close(self) -> None:
+        """Nothing to release (a streamed sheet closes its file)."""
 
 
 class Refused(Exception):
@@ -137,8 +154,9 @@ def long_cells(frame, header: list[str], shown: str, limits: SheetLimits) -> lis
     problems = []
     for position, (name, most) in enumerate(zip(names, longest)):
         if most is not None and most > limits.max_cell_chars:
-            hits = frame.filter(pl.col(name).str.len_chars() > limits.max_cell_chars)
-            for line, length in hits.select("line", pl.col(name).str.len_chars()).iter_rows():
+            length = pl.col(name).str.strip_chars().str.len_chars()  # (a frame read untrimmed: `Sheet.frames`)
+            hits = frame.filter(length > limits.max_cell_chars)
+            for line, length in hits.select("line", length).iter_rows():
                 problems.append(cell_too_long(shown, line, header[position] or f"column {position + 1}", length,
                                               limits))
     return sorted(problems, key=lambda p: p.line or 0)

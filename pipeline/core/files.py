@@ -134,12 +134,11 @@ def input_refusal(path: Path, shown: str | None = None) -> Problem | None:
                    file=shown, suggestion="give the path of a saved file (a .csv, .tsv, .xlsx or .ods)")
 
 
-def read_input(path: Path, max_bytes: int, shown: str | None = None) -> bytes:
-    """The bytes of a regular file of at most `max_bytes`; raise ProblemsFound otherwise.
+def open_input(path: Path, max_bytes: int, shown: str | None = None) -> int:
+    """A descriptor of a regular file of at most `max_bytes` (the caller closes it); raise ProblemsFound otherwise.
 
     Stat first, then open without blocking (O_NONBLOCK: a FIFO swapped in after the stat opens at
-    once) and check that the open file is the regular file that was stat'ed; never read more than
-    `max_bytes` + 1 bytes, whatever the file grows to meanwhile.
+    once) and check that the open file is the regular file that was stat'ed.
     """
     shown = shown or str(path)
     refusal = input_refusal(path, shown)
@@ -148,8 +147,7 @@ def read_input(path: Path, max_bytes: int, shown: str | None = None) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as error:
-        raise ProblemsFound([Problem("unreadable-file", f"the file cannot be read: {error.strerror or error}",
-                                     file=shown)]) from None
+        raise ProblemsFound([_unreadable(shown, error)]) from None
     try:
         info = os.fstat(fd)
         if not_regular(info.st_mode) is not None:  # replaced between the stat and the open
@@ -157,6 +155,18 @@ def read_input(path: Path, max_bytes: int, shown: str | None = None) -> bytes:
                                  "was opened", file=shown, suggestion="give the path of a saved file")])
         if info.st_size > max_bytes:
             raise ProblemsFound([too_large(shown, info.st_size, max_bytes)])
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_input(path: Path, max_bytes: int, shown: str | None = None) -> bytes:
+    """The bytes of a regular file of at most `max_bytes` (`open_input`); raise ProblemsFound otherwise.
+    Never reads more than `max_bytes` + 1 bytes, whatever the file grows to meanwhile."""
+    shown = shown or str(path)
+    fd = open_input(path, max_bytes, shown)
+    try:
         chunks, size = [], 0
         while size <= max_bytes:
             chunk = os.read(fd, min(1 << 22, max_bytes + 1 - size))
@@ -168,10 +178,13 @@ def read_input(path: Path, max_bytes: int, shown: str | None = None) -> bytes:
             raise ProblemsFound([too_large(shown, size, max_bytes)])
         return b"".join(chunks)
     except OSError as error:
-        raise ProblemsFound([Problem("unreadable-file", f"the file cannot be read: {error.strerror or error}",
-                                     file=shown)]) from None
+        raise ProblemsFound([_unreadable(shown, error)]) from None
     finally:
         os.close(fd)
+
+
+def _unreadable(shown: str, error: OSError) -> Problem:
+    return Problem("unreadable-file", f"the file cannot be read: {error.strerror or error}", file=shown)
 
 
 def too_large(shown: str, size: int, max_bytes: int) -> Problem:

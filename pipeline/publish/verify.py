@@ -12,12 +12,10 @@ from pathlib import Path
 from pipeline.contributions.intake import check_curation_paths, curation_folder
 from pipeline.contributions.package_index import PackageIndex
 from pipeline.contributions.rules import CheckedFile, _finish, check_file
+from pipeline.contributions.table import LIMITS, SheetLimits
 from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem, ProblemsFound, exit_code as problems_exit_code
 from pipeline.core.vocab import Vocabulary
-from pipeline.datapackage.validation import validate_package
-from pipeline.publish.contents import read_descriptor, resource_files
-from pipeline.publish.download import Limits, gather_zip, verify_staged
 
 SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods")
 
@@ -29,6 +27,9 @@ def is_package(path: Path) -> bool:
 def check_package(path: Path, progress=None) -> CheckedFile:
     """A whole package: a datapackage.json, a folder holding one, or a release zip (checksums first);
     `progress(text)` hears what is being checked."""
+    from pipeline.datapackage.validation import validate_package  # here: a contribution never needs it
+    from pipeline.publish.download import Limits, gather_zip, verify_staged
+
     shown = str(path)
     checked = CheckedFile(shown, None, [], [], 0)
     if not path.exists():
@@ -60,6 +61,9 @@ def check_package(path: Path, progress=None) -> CheckedFile:
 def _local_package_problems(descriptor: Path, progress=None) -> list[Problem]:
     """A package on disk: its resource, schema and dialect references local and safe, then validated
     with nothing fetched (validate_package reads only local files; frictionless is not involved)."""
+    from pipeline.datapackage.validation import validate_package
+    from pipeline.publish.contents import read_descriptor, resource_files
+
     try:
         _, problems = resource_files(read_descriptor(descriptor))
     except ProblemsFound as found:
@@ -99,10 +103,11 @@ def _findings_rows(descriptor: Path) -> int:
 
 def validate_paths(paths: list[Path], package_findings: PackageIndex | list[dict[str, str]] | None = None,
                    vocab: Vocabulary | None = None, max_errors: int | None = None,
-                   progress=None) -> list[CheckedFile]:
+                   progress=None, limits: SheetLimits = LIMITS) -> list[CheckedFile]:
     vocab = vocab or Vocabulary()
     return [check_package(path, progress) if is_package(path) else
-            check_file(path, vocab, package_findings, max_errors=max_errors, with_rows=False) for path in paths]
+            check_file(path, vocab, package_findings, max_errors=max_errors, with_rows=False, limits=limits)
+            for path in paths]
 
 
 def exit_code(files: list[CheckedFile]) -> int:
@@ -111,7 +116,7 @@ def exit_code(files: list[CheckedFile]) -> int:
 
 
 def validate_files(paths: list[Path], findings: PackageIndex | list[dict] | None, vocab: Vocabulary, max_errors: int | None,
-                   curation: bool = False, progress=None) -> list:
+                   curation: bool = False, progress=None, limits: SheetLimits = LIMITS) -> list:
     """`ketamap validate`: files in the curation folder (or all, with `curation`) as curation
     files, the rest as contributions or packages (pipeline.contributions.rules); one report per path, in order."""
     folder = curation_folder(Path("."))
@@ -126,7 +131,7 @@ def validate_files(paths: list[Path], findings: PackageIndex | list[dict] | None
         curated = iter([_curation_report(c) for c in check_curation_paths(chosen, _rows(findings), vocab, folder)])
     others = [p for p, yes in zip(paths, is_curation) if not yes]
     others = iter(_as_curation_if_it_is_one(path, f, findings, vocab, folder)
-                  for path, f in zip(others, validate_paths(others, findings, vocab, max_errors, progress)))
+                  for path, f in zip(others, validate_paths(others, findings, vocab, max_errors, progress, limits)))
     return [next(curated) if yes else next(others) for yes in is_curation]
 
 

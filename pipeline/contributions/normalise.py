@@ -1,0 +1,143 @@
+"""normalise: a contribution's cells in canonical form, beside the cells as written.
+
+Vocabulary spellings (a molecule's label or id, a direction's word or symbol, a population, a
+measure, a region of any population) become the vocabulary's own, in any letter case; a row's
+region becomes its region_id for the row's population; a blank measure takes the molecule's (or
+the qualifier's, as extract decides); references get their canonical spelling and an order-free,
+case-folded key. Used by `pipeline.contributions.rules` once per distinct combination of the
+vocabulary cells (and per row for the references).
+"""
+
+from __future__ import annotations
+
+from pipeline.contributions import text
+from pipeline.contributions.package_index import references_key
+from pipeline.core.vocab import Vocabulary
+from pipeline.findings import rules as domain
+from pipeline.findings.cells import default_measure
+
+
+def _direction_spellings(vocab: Vocabulary) -> dict[str, str]:
+    spellings = {}
+    for row in vocab.directions:
+        for spelling in (row["direction"], row["symbol"], row.get("ascii", "")):
+            if spelling:
+                spellings[spelling] = row["direction"]
+    return spellings
+
+
+def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
+    """Every cell in canonical form beside the cells as written: `_normalise_cells`, then
+    `_normalise_references` (the build checks its batch of files so, every row in full)."""
+    return _normalise_references(_normalise_cells(rows, vocab, schema, with_labels), schema)
+
+
+def _normalise_cells(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
+    """The vocabulary cells in canonical form beside the cells as written; null where a cell has no
+    canonical form (the references: `_normalise_references`).
+
+    Lookups are hash-map replacements, not joins, and the costlier rewrites run only on the few
+    cells that need them.
+    """
+    import polars as pl
+
+    col = pl.col
+    directions = _direction_spellings(vocab)
+    populations = {p: p for p in _field(schema, "population")["constraints"]["enum"]}
+    measures = {m: m for m in vocab.measures}
+    by_key: dict[str, dict[str, str]] = {}
+    for key in ("label", "molecule_id"):  # a label wins over another molecule's id spelled the same
+        for molecule in vocab.molecules:
+            by_key.setdefault(molecule[key], molecule)
+    any_region = {key: key for table in domain.region_spellings(vocab.regions).values() for key in table}
+
+    # extract's rule, asked once per distinct qualifier: does it override the molecule's own measure?
+    qualifiers = rows["qualifier"].unique().to_list()
+    overrides = {q: m for q in qualifiers if (m := default_measure({"measure": None}, q)) is not None}
+
+    def lookup(expr, table: dict[str, str]):
+        return expr.replace_strict(table, default=None, return_dtype=pl.String)
+
+    # One pass, every column in parallel: exact spellings (nearly all cells) ...
+    folded = {"direction_norm": ("direction", directions), "population_norm": ("population", populations),
+              "measure_norm": ("measure", measures), "region_canon": ("region", any_region)}
+    rows = rows.with_columns(
+        *[lookup(col(source), {**{k.casefold(): v for k, v in table.items()}, **table}).alias(name)
+          for name, (source, table) in folded.items()],
+        molecule_id=lookup(col("molecule"), {k: m["molecule_id"] for k, m in by_key.items()}),
+        molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}) if with_labels
+        else pl.lit(None, dtype=pl.String),
+        molecule_measure=lookup(col("molecule"), {k: m["measure"] for k, m in by_key.items()}),
+    )
+    # ... then the few other cells: letter case folded.
+    repaired = {name: _fold_misses(rows[source], rows[name], table) for name, (source, table) in folded.items()}
+    rows = rows.with_columns(*[series.alias(name) for name, series in repaired.items()])
+    return rows.with_columns(
+        region_id=domain.resolve_region(col("region_canon"), col("population_norm"), vocab.regions),
+        region_known=col("region_canon").is_not_null(),
+        measure_final=pl.when(col("measure") == "")
+        .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
+        .otherwise(col("measure_norm")),
+    )
+
+
+def _normalise_references(rows, schema: dict):
+    """The reference cells: whether each is a valid list (`reference_ok`), in canonical spelling
+    (`references_norm`; only the cells not valid as written are rewritten) and as a key."""
+    import polars as pl
+
+    col = pl.col
+    pattern = f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
+    rows = rows.with_columns(reference_ok=col("reference").str.contains(pattern).fill_null(False),
+                             reference_list=col("reference").str.contains(";", literal=True).fill_null(False))
+    references, reference_ok = _normalised_references(rows["reference"], rows["reference_ok"], pattern)
+    rows = rows.with_columns(references_norm=references, reference_ok=_balanced(references, reference_ok))
+    return rows.with_columns(references_key=references_key(rows["references_norm"], rows["reference_list"]))
+
+
+def _fold_misses(series, found, spellings: dict[str, str]):
+    """`found` (the exact lookup of `series` in `spellings`) completed with the cells spelled in
+    another letter case; only the cells that missed are lowercased."""
+    import polars as pl
+
+    misses = (found.is_null() & (series != "")).arg_true()
+    if misses.len() == 0:
+        return found
+    folded = {key.casefold(): value for key, value in spellings.items()}
+    rescued = series.gather(misses).str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)
+    if rescued.null_count() == rescued.len():
+        return found
+    return found.scatter(misses, rescued)
+
+
+def _normalised_references(series, valid, pattern: str):
+    """The reference cells in canonical spelling, and whether each is a valid reference list. Only
+    the cells that are not valid as written (few, usually) are rewritten and checked again."""
+    positions = (~valid & (series != "")).arg_true()
+    if positions.len() == 0:
+        return series, valid
+    written = series.gather(positions)
+    rewritten = (written.str.replace_all(r"\s*;\s*", ";").str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:")
+                 .str.strip_chars(";"))
+    changed = (rewritten != written).fill_null(False)
+    if not changed.any():  # nothing to repair: spare copying a million cells
+        return series, valid
+    positions, rewritten = positions.filter(changed), rewritten.filter(changed)
+    return (series.clone().scatter(positions, rewritten),
+            valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
+
+
+def _balanced(references, valid):
+    """`valid`, false also where an item ends in a ')' it never opened (the few cells with a ')' at an end)."""
+    import polars as pl
+
+    positions = (valid & references.str.contains(r"\)(;|$)")).arg_true()
+    if positions.len() == 0:
+        return valid
+    ends = references.gather(positions).map_elements(lambda r: not text.unbalanced_parenthesis(r),
+                                                    return_dtype=pl.Boolean)
+    return valid.clone().scatter(positions, ends)
+
+
+def _field(schema: dict, name: str) -> dict:
+    return next(spec for spec in schema["fields"] if spec["name"] == name)
