@@ -13,6 +13,12 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RAW_EXPORT = ROOT / "data" / "raw" / "literature-db-pmid35546951.txt"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """The tests' `ketamap` runs keep their package-index cache in a temporary folder, not in ~/.cache."""
+    os.environ["KETAMAP_CACHE"] = str(tmp_path_factory.mktemp("ketamap-cache"))
+
+
 def tool_env() -> dict[str, str]:
     """The environment a user has after activating the project's venv: `python`, `dvc`, `ketamap`."""
     env = dict(os.environ)

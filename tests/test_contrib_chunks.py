@@ -183,6 +183,22 @@ def test_the_package_index_is_cached_and_follows_the_table(tmp_path, monkeypatch
     assert "fnd-000000000008" in changed.problems[0].message
 
 
+def test_a_damaged_cache_is_rebuilt_not_a_crash(tmp_path, monkeypatch):
+    from pipeline.contributions.package_index import PackageIndex, cache_file
+
+    monkeypatch.setenv("KETAMAP_CACHE", str(tmp_path / "cache"))
+    header = "finding_id,molecule_id,measure,direction,population,region_id,species,references,qualifier\n"
+    table = tmp_path / "findings.csv"
+    table.write_text(header + "fnd-000000000007,bdnf,level,decrease,animal,animal-HPC,rat,PMID:20000003,\n",
+                     encoding="utf-8")
+    contribution = write(tmp_path, rows(10))
+    first = check_file(contribution, VOCAB, PackageIndex.read(table), with_rows=False)
+    cache_file(table).write_bytes(b"PAR1 not a parquet file")  # a disk that filled up, a stray edit
+    again = check_file(contribution, VOCAB, PackageIndex.read(table), with_rows=False)
+    assert report(first) == report(again)
+    assert cache_file(table).read_bytes()[:4] == b"PAR1" and cache_file(table).stat().st_size > 100  # rebuilt
+
+
 def test_max_rows_lifts_the_row_limit_on_the_command_line(tmp_path):
     import json
     import subprocess

@@ -162,7 +162,7 @@ class PackageIndex:
         import polars as pl
 
         cached = cache_file(path)
-        if cached is not None and cached.is_file():
+        if cached is not None and cached.is_file() and _readable_cache(cached):
             index = cls(None, path)
             index._cached = cached
             return index
@@ -242,6 +242,22 @@ def cache_file(path: Path) -> Path | None:
     stamp = f"{os.path.abspath(path)}|{info.st_size}|{info.st_mtime_ns}|{info.st_ctime_ns}|{info.st_ino}|" \
             f"{pl.__version__}|{CACHE_FORMAT}"
     return Path(folder) / "package-index" / (hashlib.sha256(stamp.encode("utf-8")).hexdigest() + ".parquet")
+
+
+def _readable_cache(cached: Path) -> bool:
+    """A cache whose Parquet footer and columns read back; a damaged one is removed (it is rebuilt)."""
+    import polars as pl
+
+    try:
+        if "_key_hash" in pl.read_parquet_schema(cached):
+            return True
+    except (pl.exceptions.PolarsError, OSError):
+        pass
+    try:
+        cached.unlink()
+    except OSError:
+        pass
+    return False
 
 
 CACHE_FORMAT = 2  # raise when the keyed frame's columns or key_hash change
