@@ -163,20 +163,28 @@ def test_padded_cells_and_rows_of_white_space_read_as_in_a_whole_file(tmp_path):
     assert "line 7" in checked.problems[1].message and checked.row_count == 40
 
 
+HEADER = "finding_id,molecule_id,measure,direction,population,region_id,species,references,qualifier\n"
+
+
+def _one_finding_package(tmp_path, monkeypatch):
+    """A package table of one finding, and a cache folder of the test's own."""
+    monkeypatch.setenv("KETAMAP_CACHE", str(tmp_path / "cache"))
+    table = tmp_path / "findings.csv"
+    table.write_text(HEADER + "fnd-000000000007,bdnf,level,decrease,animal,animal-HPC,rat,PMID:20000003,\n",
+                     encoding="utf-8")
+    return table
+
+
 def test_the_package_index_is_cached_and_follows_the_table(tmp_path, monkeypatch):
     from pipeline.contributions.package_index import PackageIndex, cache_file
 
-    monkeypatch.setenv("KETAMAP_CACHE", str(tmp_path / "cache"))
-    header = "finding_id,molecule_id,measure,direction,population,region_id,species,references,qualifier\n"
-    table = tmp_path / "findings.csv"
-    table.write_text(header + "fnd-000000000007,bdnf,level,decrease,animal,animal-HPC,rat,PMID:20000003,\n",
-                     encoding="utf-8")
+    table = _one_finding_package(tmp_path, monkeypatch)
     contribution = write(tmp_path, rows(10))
     first = check_file(contribution, VOCAB, PackageIndex.read(table), with_rows=False)
     assert cache_file(table).is_file()
     again = check_file(contribution, VOCAB, PackageIndex.read(table), with_rows=False)  # from the cache
     assert report(first) == report(again) and [(p.code, p.line) for p in again.problems] == [("contradicts-package", 5)]
-    table.write_text(header + "fnd-000000000008,bdnf,level,increase,animal,animal-HPC,rat,PMID:20000004,\n",
+    table.write_text(HEADER + "fnd-000000000008,bdnf,level,increase,animal,animal-HPC,rat,PMID:20000004,\n",
                      encoding="utf-8")
     changed = check_file(contribution, VOCAB, PackageIndex.read(table), with_rows=False)
     assert [(p.code, p.line) for p in changed.problems] == [("already-in-package", 6)]
@@ -186,11 +194,7 @@ def test_the_package_index_is_cached_and_follows_the_table(tmp_path, monkeypatch
 def test_a_damaged_cache_is_rebuilt_not_a_crash(tmp_path, monkeypatch):
     from pipeline.contributions.package_index import PackageIndex, cache_file
 
-    monkeypatch.setenv("KETAMAP_CACHE", str(tmp_path / "cache"))
-    header = "finding_id,molecule_id,measure,direction,population,region_id,species,references,qualifier\n"
-    table = tmp_path / "findings.csv"
-    table.write_text(header + "fnd-000000000007,bdnf,level,decrease,animal,animal-HPC,rat,PMID:20000003,\n",
-                     encoding="utf-8")
+    table = _one_finding_package(tmp_path, monkeypatch)
     contribution = write(tmp_path, rows(10))
     first = check_file(contribution, VOCAB, PackageIndex.read(table), with_rows=False)
     cache_file(table).write_bytes(b"PAR1 not a parquet file")  # a disk that filled up, a stray edit
