@@ -243,6 +243,7 @@ def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Voca
             region_id=row["region_id"],
             location_status="reported",
             species=row["species"],
+            species_id=vocab.species_id(row["species"]),
             qualifier=row["qualifier"],
             references=row["references"],
             citation_status="cited",

@@ -33,6 +33,7 @@ from pipeline.contributions.wording import (
     describe_region,
     describe_region_population,
     describe_species,
+    describe_unknown_species,
     hint,
     near_misses,
     nearest,
@@ -113,6 +114,7 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
         return _finish(checked, file_problems, None, max_errors)
 
     failures, rows = _cell_failures(_normalise(rows, vocab, schema, with_rows), schema, columns, vocab)
+    rows = rows.with_columns(species=pl.coalesce("species_name", "species"))  # the known species by its name
     flagged = [p.line for p in file_problems if p.severity == "error" and p.line is not None]  # ragged rows
     needed = ["line", "molecule", "direction", "species", "qualifier", *CANDIDATE_KEY, "direction_norm"]
     if with_rows:
@@ -225,15 +227,19 @@ def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
         molecule_measure=lookup(col("molecule"), {k: m["measure"] for k, m in by_key.items()}),
         reference_ok=col("reference").str.contains(pattern).fill_null(False),
         reference_list=col("reference").str.contains(";", literal=True).fill_null(False),
+        species_name=lookup(col("species"), vocab.species_spellings),
     )
-    # ... then the few other cells: letter case folded, reference spellings repaired.
+    # ... then the few other cells: letter case folded (a species' spaces too), reference spellings repaired.
     repaired = {name: _fold_misses(rows[source], rows[name], table) for name, (source, table) in folded.items()}
+    repaired["species_name"] = _fold_misses(rows["species"], rows["species_name"], vocab.species_spellings,
+                                            domain.species_spelling)
     references, reference_ok = _normalised_references(rows["reference"], rows["reference_ok"], pattern)
     rows = rows.with_columns(*[series.alias(name) for name, series in repaired.items()],
                              references_norm=references, reference_ok=_balanced(references, reference_ok))
     rows = rows.with_columns(
         region_id=domain.resolve_region(col("region_canon"), col("population_norm"), vocab.regions),
         region_known=col("region_canon").is_not_null(),
+        species_population=lookup(col("species_name"), {s["name"]: s["population"] for s in vocab.species}),
         measure_final=pl.when(col("measure") == "")
         .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
         .otherwise(col("measure_norm")),
@@ -241,16 +247,18 @@ def _normalise(rows, vocab: Vocabulary, schema: dict, with_labels: bool = True):
     return rows.with_columns(references_key=references_key(rows["references_norm"], rows["reference_list"]))
 
 
-def _fold_misses(series, found, spellings: dict[str, str]):
+def _fold_misses(series, found, spellings: dict[str, str], fold=None):
     """`found` (the exact lookup of `series` in `spellings`) completed with the cells spelled in
-    another letter case; only the cells that missed are lowercased."""
+    another letter case (or as `fold` rewrites them); only the cells that missed are rewritten."""
     import polars as pl
 
     misses = (found.is_null() & (series != "")).arg_true()
     if misses.len() == 0:
         return found
     folded = {key.casefold(): value for key, value in spellings.items()}
-    rescued = series.gather(misses).str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)
+    missed = series.gather(misses)
+    rescued = (fold(missed) if fold else missed.str.to_lowercase()).replace_strict(folded, default=None,
+                                                                                   return_dtype=pl.String)
     if rescued.null_count() == rescued.len():
         return found
     return found.scatter(misses, rescued)
@@ -339,10 +347,14 @@ def _vocabulary_rules(columns: dict[str, str], filled: dict, vocab: Vocabulary) 
             lambda v, p: describe_region_population(v, p, vocab), keys=["region", "population_norm"])
         add(filled["region"] & ~anywhere, "unknown-region", "region", lambda v, p: describe_region(v, p, vocab),
             keys=["region", "population_norm"])
-    if "species" in columns and "population" in columns:
-        fits = domain.species_fits_population(col("species"), col("population_norm"), vocab.human_species)
-        add(filled["species"] & col("population_norm").is_not_null() & ~fits, "species-population-mismatch", "species",
-            describe_species, keys=["species", "population_norm"])
+    if "species" in columns:
+        known = col("species_name").is_not_null()
+        add(filled["species"] & ~known, "unknown-species", "species", lambda v: describe_unknown_species(v, vocab))
+        if "population" in columns:
+            fits = domain.species_fits_population(col("species_population"), col("population_norm"))
+            add(filled["species"] & known & col("population_norm").is_not_null() & ~fits,
+                "species-population-mismatch", "species", lambda v, p: describe_species(v, p, vocab),
+                keys=["species", "population_norm"])
     if "measure" in columns:
         add(filled["measure"] & col("measure_norm").is_null(), "unknown-measure", "measure",
             lambda v: describe_measure(v, vocab))
@@ -376,8 +388,9 @@ def _text_rules(rows, schema: dict, columns: dict[str, str], filled: dict) -> tu
     for spec in schema["fields"]:
         name, pattern = spec["name"], spec.get("constraints", {}).get("pattern")
         if name in columns and pattern and name != "reference":
-            rules.append((filled[name] & plain[name] & ~col(name).str.contains(f"^(?:{pattern})$"), "formula-like",
-                          name, text.describe_formula, None, None))
+            formula = filled[name] & plain[name] & ~col(name).str.contains(f"^(?:{pattern})$")
+            rules.append((formula, "formula-like", name, text.describe_formula, None, None))
+            plain[name] = plain[name] & ~formula  # one problem per cell: a formula is no unknown species
     return rules, plain
 
 
