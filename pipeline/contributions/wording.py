@@ -199,7 +199,8 @@ def describe_region_population(value: str, population: str, vocab: Vocabulary) -
 
 def describe_species(species: str, population: str, vocab: Vocabulary) -> tuple[str, str]:
     known = vocab.species_by_name[vocab.species_spellings[species_key(species)]]
-    written = shown_term(species.strip(), known["scientific_name"])
+    same = species_key(species) == species_key(known["scientific_name"])
+    written = shown_term(species.strip(), known["name"] if same else known["scientific_name"])
     if population == "human":
         return (f"the population is human but the species is {written}",
                 "write species human, or population animal")
