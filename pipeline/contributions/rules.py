@@ -2,7 +2,7 @@
 
 The rules come from the project's schemas, not from this module: which columns exist and which
 are required, the population enum and the reference and free-text patterns from
-`schemas/contribution.schema.json`; molecules, measures, directions and regions from the
+`schemas/contribution.schema.json`; molecules, measures, directions, regions and species from the
 vocabulary CSVs (`pipeline.core.vocab`). Every check is a polars expression over the whole file, so
 a million rows take about a second; Python runs only once per distinct bad value, to word the
 message and find the nearest valid value. Problems are reported all at once, each with its

@@ -65,13 +65,6 @@ def species_spelling(species):
     return species.str.strip_chars().str.replace_all(r"\s+", " ").str.to_lowercase()
 
 
-def resolve_species(species, spellings: dict[str, str]):
-    """The known species (its name in schemas/species.csv) a species cell names; null when it names none."""
-    import polars as pl
-
-    return species_spelling(species).replace_strict(spellings, default=None, return_dtype=pl.String)
-
-
 def species_fits_population(species_population, population):
     """Rule: the species' population (schemas/species.csv: human for Homo sapiens) is the row's population."""
     return species_population == population
