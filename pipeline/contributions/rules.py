@@ -114,7 +114,6 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: list[dict[str
         return _finish(checked, file_problems, None, max_errors)
 
     failures, rows = _cell_failures(_normalise(rows, vocab, schema, with_rows), schema, columns, vocab)
-    rows = rows.with_columns(species=pl.coalesce("species_name", "species"))  # the known species by its name
     flagged = [p.line for p in file_problems if p.severity == "error" and p.line is not None]  # ragged rows
     needed = ["line", "molecule", "direction", "species", "qualifier", *CANDIDATE_KEY, "direction_norm"]
     if with_rows:
@@ -299,7 +298,7 @@ def _field(schema: dict, name: str) -> dict:
 
 def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabulary) -> tuple[list, object]:
     """Per-cell rules, each a mask over all rows, evaluated together in one pass; the bad rows become
-    problem rows. Also returns the rows with `cells_ok` (no rule failed)."""
+    problem rows. Also returns the rows with `cells_ok` (no rule failed), a known species by its name."""
     import polars as pl
 
     col = pl.col
@@ -316,6 +315,7 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     rows = rows.with_columns(cells_ok=~pl.any_horizontal(masks) if masks else pl.lit(True))
     hits = rows.select(col(m).any() for m in masks).row(0) if masks else ()
     failures = [problem_rows(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
+    rows = rows.with_columns(species=pl.coalesce("species_name", "species"))  # a known species by its name
     return [f for f in failures if f is not None], rows
 
 
