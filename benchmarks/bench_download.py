@@ -36,6 +36,7 @@ def findings_table(rows: int, pad: int = 7) -> bytes:
 
     source = list(csv.reader(io.StringIO((ROOT / "data" / "findings.csv").read_text(encoding="utf-8"))))
     header, body = source[0], source[1:]
+    text = header.index("source_text")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -43,7 +44,7 @@ def findings_table(rows: int, pad: int = 7) -> bytes:
         row = list(body[index % len(body)])
         row[0] = f"fnd-{index:012x}"
         seed = hashlib.sha256(index.to_bytes(8, "little")).hexdigest()
-        row[-1] = f"{row[-1]} {seed * pad}" if pad else row[-1]
+        row[text] = f"{row[text]} {seed * pad}" if pad else row[text]
         writer.writerow(row)
     return out.getvalue().encode("utf-8")
 

@@ -218,7 +218,7 @@ def test_duplicated_header_and_unnamed_column(tmp_path):
 
 
 def test_max_errors_caps_the_list_not_the_counts(tmp_path):
-    checked = check(tmp_path, *[{"region": "Hippocampus", "species": f"rat{i}"} for i in range(30)], max_errors=5)
+    checked = check(tmp_path, *[{"region": "Hippocampus", "reference": f"PMID:{i + 1}"} for i in range(30)], max_errors=5)
     assert len(checked.problems) == 5 and checked.counts == {"unknown-region": 30} and checked.omitted == 25
     assert [p.line for p in checked.problems] == [2, 3, 4, 5, 6]
 

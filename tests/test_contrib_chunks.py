@@ -219,3 +219,12 @@ def test_max_rows_lifts_the_row_limit_on_the_command_line(tmp_path):
 
     assert validate("--max-rows", "5") == (2, ["too-many-rows"])
     assert validate("--max-rows", "20") == (0, []) == validate()
+
+
+def test_species_spellings_are_published_by_name_and_compared_by_name_across_chunks(tmp_path):
+    spellings = ["rat", "Wistar rat", " Rattus  norvegicus", "RAT"]
+    records = [{**row, "species": spellings[n % len(spellings)]} for n, row in enumerate(rows(30))]
+    records.append({**records[1], "species": "rat", "direction": "decrease"})  # line 3's finding, opposite
+    checked = both(write(tmp_path, records))
+    assert {row["species"] for row in checked.rows} == {"rat"}
+    assert [(p.code, p.line) for p in checked.problems if p.severity == "error"] == [("contradiction", 32)]

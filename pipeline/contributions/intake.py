@@ -236,7 +236,9 @@ def contributed_frame(rows, source_id: str, vocab: Vocabulary, columns: list[str
         finding_id=content_ids(rows), source_id=pl.lit(source_id), location_status=pl.lit("reported"),
         citation_status=pl.lit("cited"), source_cell=pl.lit(""),
         label_truncated=pl.col("molecule_id").replace_strict(truncated, return_dtype=pl.Boolean),
-        source_row=pl.col("line"))
+        source_row=pl.col("line"),
+        species_id=pl.col("species").replace_strict({s["name"]: s["taxon_id"] for s in vocab.species}, default="",
+                                                    return_dtype=pl.String))
     return frame.select(columns)
 def _with_file(problem: Problem, display: str) -> Problem:
     from dataclasses import replace
@@ -260,6 +262,7 @@ def contributed_findings(rows: list[dict[str, str]], source_id: str, vocab: Voca
             region_id=row["region_id"],
             location_status="reported",
             species=row["species"],
+            species_id=vocab.species_id(row["species"]),
             qualifier=row["qualifier"],
             references=row["references"],
             citation_status="cited",

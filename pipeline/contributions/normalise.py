@@ -68,13 +68,17 @@ def _normalise_cells(rows, vocab: Vocabulary, schema: dict, with_labels: bool = 
         molecule_label=lookup(col("molecule"), {k: m["label"] for k, m in by_key.items()}) if with_labels
         else pl.lit(None, dtype=pl.String),
         molecule_measure=lookup(col("molecule"), {k: m["measure"] for k, m in by_key.items()}),
+        species_name=lookup(col("species"), vocab.species_spellings),
     )
-    # ... then the few other cells: letter case folded.
+    # ... then the few other cells: letter case folded (a species' spaces too).
     repaired = {name: _fold_misses(rows[source], rows[name], table) for name, (source, table) in folded.items()}
+    repaired["species_name"] = _fold_misses(rows["species"], rows["species_name"], vocab.species_spellings,
+                                            domain.species_spelling)
     rows = rows.with_columns(*[series.alias(name) for name, series in repaired.items()])
     return rows.with_columns(
         region_id=domain.resolve_region(col("region_canon"), col("population_norm"), vocab.regions),
         region_known=col("region_canon").is_not_null(),
+        species_population=lookup(col("species_name"), {s["name"]: s["population"] for s in vocab.species}),
         measure_final=pl.when(col("measure") == "")
         .then(pl.coalesce(lookup(col("qualifier"), overrides), col("molecule_measure")))
         .otherwise(col("measure_norm")),
@@ -95,16 +99,18 @@ def _normalise_references(rows, schema: dict):
     return rows.with_columns(references_key=references_key(rows["references_norm"], rows["reference_list"]))
 
 
-def _fold_misses(series, found, spellings: dict[str, str]):
+def _fold_misses(series, found, spellings: dict[str, str], fold=None):
     """`found` (the exact lookup of `series` in `spellings`) completed with the cells spelled in
-    another letter case; only the cells that missed are lowercased."""
+    another letter case (or as `fold` rewrites them); only the cells that missed are rewritten."""
     import polars as pl
 
     misses = (found.is_null() & (series != "")).arg_true()
     if misses.len() == 0:
         return found
     folded = {key.casefold(): value for key, value in spellings.items()}
-    rescued = series.gather(misses).str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)
+    missed = series.gather(misses)
+    rescued = (fold(missed) if fold else missed.str.to_lowercase()).replace_strict(folded, default=None,
+                                                                                   return_dtype=pl.String)
     if rescued.null_count() == rescued.len():
         return found
     return found.scatter(misses, rescued)

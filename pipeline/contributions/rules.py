@@ -2,7 +2,7 @@
 
 The rules come from the project's schemas, not from this module: which columns exist and which
 are required, the population enum and the reference and free-text patterns from
-`schemas/contribution.schema.json`; molecules, measures, directions and regions from the
+`schemas/contribution.schema.json`; molecules, measures, directions, regions and species from the
 vocabulary CSVs (`pipeline.core.vocab`). Every check is a polars expression over the whole file, so
 a million rows take about a second; Python runs only once per distinct bad value, to word the
 message and find the nearest valid value. Problems are reported all at once, each with its
@@ -48,6 +48,7 @@ from pipeline.contributions.wording import (
     describe_region,
     describe_region_population,
     describe_species,
+    describe_unknown_species,
     hint,
     near_misses,
     nearest,
@@ -210,7 +211,8 @@ def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary
                                     {n: s for n, s in columns.items() if n in PER_ROW}, vocab)
     derived = ["molecule_id", "measure_final", "population_norm", "region_id", "direction_norm"]
     if bad:
-        checked = ["region_canon", "region_known", "measure_norm", "molecule_measure"]
+        checked = ["region_canon", "region_known", "measure_norm", "molecule_measure", "species_name",
+                   "species_population"]
         wrong = rows.filter(pl.col("_combo").is_in(pl.Series(bad, dtype=pl.UInt64).implode()))
         wrong = wrong.drop(low).join(combos.select("_combo", *low, *derived, *checked), on="_combo", how="left",
                                      maintain_order="left")
@@ -224,7 +226,8 @@ def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary
         consistent = consistent.filter(rows["cells_ok"] & ~rows["line"].is_in(flagged))
     located = consistent["_combo"].replace_strict(combos["_combo"], combos["_located"], return_dtype=pl.UInt64)
     keys = pl.DataFrame([consistent["line"], key_hash(consistent, located).alias("_key_hash")])
-    joined = combos.select("_combo", "molecule", "direction", "species", "qualifier", *derived,
+    joined = combos.select("_combo", "molecule", "direction", pl.coalesce("species_name", "species").alias("species"),
+                           "qualifier", *derived,
                            *(["molecule_label"] if with_rows else []))
 
     def full(lines=None):
@@ -310,6 +313,8 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
         return rows.filter(~col("cells_ok"))["_combo"].to_list(), rows.drop(masks)
     hits = rows.select(col(m).any() for m in masks).row(0) if masks else ()
     failures = [problem_rows(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
+    if "species_name" in rows.columns:  # a known species by its name (the per-row cells have no species)
+        rows = rows.with_columns(species=pl.coalesce("species_name", "species"))
     return [f for f in failures if f is not None], rows
 
 
@@ -341,10 +346,14 @@ def _vocabulary_rules(columns: dict[str, str], filled: dict, vocab: Vocabulary) 
             lambda v, p: describe_region_population(v, p, vocab), keys=["region", "population_norm"])
         add(filled["region"] & ~anywhere, "unknown-region", "region", lambda v, p: describe_region(v, p, vocab),
             keys=["region", "population_norm"])
-    if "species" in columns and "population" in columns:
-        fits = domain.species_fits_population(col("species"), col("population_norm"), vocab.human_species)
-        add(filled["species"] & col("population_norm").is_not_null() & ~fits, "species-population-mismatch", "species",
-            describe_species, keys=["species", "population_norm"])
+    if "species" in columns:
+        known = col("species_name").is_not_null()
+        add(filled["species"] & ~known, "unknown-species", "species", lambda v: describe_unknown_species(v, vocab))
+        if "population" in columns:
+            fits = domain.species_fits_population(col("species_population"), col("population_norm"))
+            add(filled["species"] & known & col("population_norm").is_not_null() & ~fits,
+                "species-population-mismatch", "species", lambda v, p: describe_species(v, p, vocab),
+                keys=["species", "population_norm"])
     if "measure" in columns:
         add(filled["measure"] & col("measure_norm").is_null(), "unknown-measure", "measure",
             lambda v: describe_measure(v, vocab))
@@ -378,8 +387,9 @@ def _text_rules(rows, schema: dict, columns: dict[str, str], filled: dict) -> tu
     for spec in schema["fields"]:
         name, pattern = spec["name"], spec.get("constraints", {}).get("pattern")
         if name in columns and pattern and name != "reference":
-            rules.append((filled[name] & plain[name] & ~col(name).str.contains(f"^(?:{pattern})$"), "formula-like",
-                          name, text.describe_formula, None, None))
+            formula = filled[name] & plain[name] & ~col(name).str.contains(f"^(?:{pattern})$")
+            rules.append((formula, "formula-like", name, text.describe_formula, None, None))
+            plain[name] = plain[name] & ~formula  # one problem per cell: a formula is no unknown species
     return rules, plain
 
 

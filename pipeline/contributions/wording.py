@@ -12,7 +12,7 @@ import re
 
 from pipeline.contributions import text
 
-from pipeline.core.vocab import Vocabulary
+from pipeline.core.vocab import Vocabulary, species_key, species_spellings_of
 
 
 def nearest(value: str, choices, near: dict[str, tuple[str, ...]] | None = None, cutoff: float = 0.6) -> str | None:
@@ -112,6 +112,13 @@ def _squeezed(term: str) -> str:
     return re.sub(r"[\s\-]", "", term.casefold())
 
 
+def _other_symbol(value: str, target: str) -> bool:
+    """Two short symbols (8 letters or fewer) whose letters differ, not merely their order or case:
+    p-Rheb is not p-CREB, though one letter apart."""
+    one, other = _squeezed(value), _squeezed(target)
+    return max(len(one), len(other)) <= 8 and sorted(one) != sorted(other)
+
+
 def distinct_because(field: str, value: str, target: str, vocab: Vocabulary, names: tuple[str, ...] = (),
                      fuzzy: bool = False) -> str | None:
     """Why `value` must not be corrected to `target`: a pair of schemas/distinct-terms.csv (against the
@@ -124,6 +131,8 @@ def distinct_because(field: str, value: str, target: str, vocab: Vocabulary, nam
             return why
     if fuzzy and re.findall(r"\d+", value) != re.findall(r"\d+", target):
         return "other numbers name another entity"
+    if fuzzy and field == "molecule" and _other_symbol(value, target):
+        return "a short symbol with other letters names another molecule"
     if fuzzy and MICRORNA.match(value) and _squeezed(MICRORNA.sub("mir", value)) != _squeezed(target):
         return "microRNAs whose names differ are different molecules"
     if field == "molecule":
@@ -188,12 +197,75 @@ def describe_region_population(value: str, population: str, vocab: Vocabulary) -
             f"check the population; {population} regions are {labels}")
 
 
-def describe_species(species: str, population: str) -> tuple[str, str]:
+def describe_species(species: str, population: str, vocab: Vocabulary) -> tuple[str, str]:
+    known = vocab.species_by_name[vocab.species_spellings[species_key(species)]]
+    same = species_key(species) == species_key(known["scientific_name"])
+    written = shown_term(species.strip(), known["name"] if same else known["scientific_name"])
     if population == "human":
-        return (f"the population is human but the species is '{species}'",
+        return (f"the population is human but the species is {written}",
                 "write species human, or population animal")
-    return (f"the population is animal but the species is '{species}'",
+    return (f"the population is animal but the species is {written}",
             "name the animal (mouse, rat, …), or write population human")
+
+
+SPECIES_ROW = "one row of schemas/species.csv (taxon_id, name, scientific_name, population, synonyms, notes)"
+
+
+def describe_unknown_species(value: str, vocab: Vocabulary) -> tuple[str, str]:
+    """An unknown species: the known species it is a misspelling of, with its scientific name, or how to add it."""
+    message = "the species is not in schemas/species.csv"
+    add = (f"another spelling of a known species is one more synonym in its row; a new species is {SPECIES_ROW}, "
+           "with its NCBI Taxonomy id")
+    near, spelling = nearest_species(value, vocab)
+    if near:
+        row = vocab.species_by_name[near]
+        if why := distinct_because("species", value, near, vocab, (row["scientific_name"], spelling)):
+            return (message, f"it is not {shown_term(near, row['scientific_name'])} ({why}); "
+                             f"add '{value.strip()}' as {SPECIES_ROW}, with its NCBI Taxonomy id")
+        return (message, f"did you mean {shown_term(near, row['scientific_name'])}? {add}")
+    known = ", ".join(shown_term(row["name"], row["scientific_name"]) for row in vocab.species)
+    return (message, f"known species: {known}; {add}")
+
+
+def nearest_species(value: str, vocab: Vocabulary) -> tuple[str | None, str]:
+    """(the known species `value` most likely misspells, the spelling it is close to), or (None, ""):
+    the same letters and digits (`rat.`, `C57BL6 mice`), else a character more, fewer or two swapped
+    (`mouses`, `Ratus norvegicus`; two such edits from 10 characters on), and only when that names one
+    species. A changed letter is never guessed at, nor a name under 5 characters: one letter makes
+    another animal (moose and mouse, bat and rat)."""
+    spellings = {spelling: row["name"] for row in vocab.species for spelling in species_spellings_of(row)}
+    written = species_key(value)
+    squeezed = _letters(written)
+    same = {name for spelling, name in spellings.items() if _letters(spelling.lower()) == squeezed}
+    if len(same) == 1:
+        return same.pop(), next(s for s, n in spellings.items() if _letters(s.lower()) == squeezed)
+    if len(written) < 5:
+        return None, ""
+    reach = 2 if len(written) >= 10 else 1
+    close = {(name, spelling) for spelling, name in spellings.items() if _edits(written, spelling.lower(), reach)}
+    names = {name for name, _ in close}
+    return (names.pop(), min(close)[1]) if len(names) == 1 else (None, "")
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[\W_]", "", text.casefold())
+
+
+def _edits(one: str, other: str, reach: int) -> bool:
+    """`one` is at most `reach` edits (insert, delete, swap two neighbours; a replaced character counts
+    as two) from `other`."""
+    if abs(len(one) - len(other)) > reach:
+        return False
+    previous, row = None, list(range(len(other) + 1))
+    for i, a in enumerate(one, 1):
+        current = [i]
+        for j, b in enumerate(other, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + 2 * (a != b))
+            if previous is not None and i > 1 and j > 1 and a == other[j - 2] and one[i - 2] == b:
+                cost = min(cost, previous[j - 2] + 1)
+            current.append(cost)
+        previous, row = row, current
+    return row[-1] <= reach
 
 
 def describe_measure(value: str, vocab: Vocabulary) -> tuple[str, str]:

@@ -471,8 +471,14 @@ _TABLE: list[tuple[str, list[tuple[str, str, str, str, str]]]] = [
         ("region-population-mismatch", DATA, "Region not in population",
          "The region exists, but not in this population.",
          "Correct the region or the population."),
+        ("unknown-species", DATA, "Unknown species",
+         "The species is none of schemas/species.csv's names, scientific names or synonyms (compared in any "
+         "letter case, with spaces trimmed and runs of spaces as one).",
+         "Write a known species (the suggestion gives the nearest, with its scientific name), or add the spelling "
+         "to its species' synonyms, or a new species as one row of schemas/species.csv with its NCBI Taxonomy id."),
         ("species-population-mismatch", DATA, "Species does not fit population",
-         "The species does not fit the population (human species for the human population only).",
+         "The species does not fit the population (schemas/species.csv gives each species' population: human "
+         "for Homo sapiens only).",
          "Correct the species or the population."),
         ("bad-reference", DATA, "Bad reference",
          "A reference is not canonical: PMID: and a positive number without leading zeros, or a DOI "

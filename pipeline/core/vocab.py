@@ -113,9 +113,30 @@ class Vocabulary:
         return {name: {term: tuple(spellings) for term, spellings in terms.items()} for name, terms in table.items()}
 
     @cached_property
-    def human_species(self) -> frozenset[str]:
-        """The spellings of the species that put a finding in the human population (case-folded)."""
-        return frozenset(self.aliases.get("species", {}).get("human", ("human",)))
+    def species(self) -> list[dict[str, str]]:
+        """schemas/species.csv: the known species (NCBI Taxonomy id, published name, scientific name,
+        population, `|`-separated synonyms)."""
+        return read_csv(self.root / "species.csv")
+
+    @cached_property
+    def species_by_name(self) -> dict[str, dict[str, str]]:
+        return {row["name"]: row for row in self.species}
+
+    def species_id(self, species: str) -> str:
+        """The NCBI Taxonomy id of the species a spelling names, or "" (an empty or unknown species)."""
+        name = self.species_spellings.get(species_key(species))
+        return self.species_by_name[name]["taxon_id"] if name else ""
+
+    @cached_property
+    def species_spellings(self) -> dict[str, str]:
+        """Every spelling of a known species (its name, scientific name and synonyms), as `species_key`
+        writes it → the species' name; the first row keeps a spelling (check_vocabulary refuses a
+        spelling two species share)."""
+        spellings: dict[str, str] = {}
+        for row in self.species:
+            for spelling in species_spellings_of(row):
+                spellings.setdefault(species_key(spelling), row["name"])
+        return spellings
 
     @cached_property
     def distinct_terms(self) -> dict[str, dict[str, str]]:
@@ -181,3 +202,15 @@ class Vocabulary:
 
     def field_names(self, resource: str) -> list[str]:
         return [f["name"] for f in self.table_schema(resource)["fields"]]
+
+
+def species_spellings_of(row: dict[str, str]) -> list[str]:
+    """One species row's spellings: name, scientific name, then its synonyms (as written)."""
+    synonyms = [s.strip() for s in row.get("synonyms", "").split("|") if s.strip()]
+    return [row["name"], row["scientific_name"], *synonyms]
+
+
+def species_key(text: str) -> str:
+    """A species as spellings are compared: trimmed, inner runs of white space as one space, lower case
+    (pipeline.findings.rules.species_spelling is the same in polars)."""
+    return " ".join(text.split()).lower()

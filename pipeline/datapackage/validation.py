@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem
-from pipeline.core.vocab import RESOURCES, Vocabulary
+from pipeline.core.vocab import RESOURCES, Vocabulary, species_key, species_spellings_of
 from pipeline.findings.rules import published_rules
 
 
@@ -130,7 +130,7 @@ def check_vocabulary(vocab: Vocabulary) -> list[Problem]:
     import pandera.errors
 
     problems: list[Problem] = []
-    for name in ("regions", "molecules"):
+    for name in ("regions", "molecules", "species"):
         path = vocab.root / f"{name}.csv"
         display = f"schemas/{name}.csv"
         schema = vocab.table_schema(name)
@@ -143,7 +143,20 @@ def check_vocabulary(vocab: Vocabulary) -> list[Problem]:
             column_schema(schema).validate(frame, lazy=True)
         except pandera.errors.SchemaErrors as errors:
             problems.extend(_failure_problems(errors.failure_cases, frame, display))
-    return problems + _region_links(vocab)
+    return problems + _region_links(vocab) + _species_spellings(vocab)
+
+
+def _species_spellings(vocab: Vocabulary) -> list[Problem]:
+    """A spelling (name, scientific name, synonym; in any case and spacing) names one species only."""
+    owner: dict[str, str] = {}
+    problems = []
+    for line, row in enumerate(vocab.species, 2):
+        for spelling in species_spellings_of(row):
+            first = owner.setdefault(species_key(spelling), row["name"])
+            if first != row["name"]:
+                problems.append(Problem("schema-violation", f"the spelling also names the species '{first}'",
+                                        file="schemas/species.csv", line=line, column="synonyms", value=spelling))
+    return problems
 
 
 def _region_links(vocab: Vocabulary) -> list[Problem]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 def finding_record(*, finding_id: str, source_id: str, molecule_label: str, molecule: dict[str, str], measure: str,
                    direction: str, population: str, region_id: str, location_status: str, species: str,
                    qualifier: str, references: str, citation_status: str, label_truncated: bool,
-                   source_row: object, source_cell: object, source_text: str, notes: str = "") -> dict:
-    """One finding, in the column order of schemas/findings.schema.json. `molecule` is its vocabulary row."""
+                   source_row: object, source_cell: object, source_text: str, notes: str = "",
+                   species_id: str = "") -> dict:
+    """One finding, in the column order of schemas/findings.schema.json. `molecule` is its vocabulary row;
+    `species_id` the NCBI Taxonomy id of `species` (schemas/species.csv), empty when the species is."""
     return {
         "finding_id": finding_id,
         "source_id": source_id,
@@ -27,4 +29,5 @@ def finding_record(*, finding_id: str, source_id: str, molecule_label: str, mole
         "source_row": source_row,
         "source_cell": source_cell,
         "source_text": source_text,
+        "species_id": species_id,
     }

@@ -5,7 +5,7 @@ population fits the region, the species fits the population, the statuses fit th
 describe, keys point somewhere. Contributions (`pipeline.contributions.rules`), curation files
 (`pipeline.contributions.curation`) and the published tables (`pipeline.datapackage.validation`)
 all evaluate these same expressions; only the wording of the message differs per audience.
-The vocabulary they need (regions, the spellings of the human species) comes from `schemas/`.
+The vocabulary they need (regions, the species and their spellings) comes from `schemas/`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Callable
 
 LOCATED = ("reported", "curated")
 REFERENCED = ("cited", "curated")
-HUMAN = "human"
 
 
 KEYS = ("label", "region_id")
@@ -60,14 +59,20 @@ def population_fits_region(region, population, regions: list[dict[str, str]], ke
     return (region.is_null() | (region == "")) | resolve_region(region, population, regions, keys, fold).is_not_null()
 
 
-def is_human_species(species, human_spellings: frozenset[str]):
-    """The species names humans (case-folded spellings from schemas/aliases.csv)."""
-    return species.str.to_lowercase().str.strip_chars().is_in(sorted(human_spellings))
+def species_spelling(species):
+    """A species cell as spellings are compared (pipeline.core.vocab.species_key): trimmed, inner runs
+    of white space as one space, lower case."""
+    return species.str.strip_chars().str.replace_all(r"\s+", " ").str.to_lowercase()
 
 
-def species_fits_population(species, population, human_spellings: frozenset[str]):
-    """Rule: the species is human exactly when the population is human."""
-    return is_human_species(species, human_spellings) == (population == HUMAN)
+def species_fits_population(species_population, population):
+    """Rule: the species' population (schemas/species.csv: human for Homo sapiens) is the row's population."""
+    return species_population == population
+
+
+def species_id_fits_species(species_id, species):
+    """Rule: a finding names its species' NCBI Taxonomy id exactly when it names a species."""
+    return species_id.is_null() == species.is_null()
 
 
 def location_status_fits(status, region_id, population):
@@ -114,6 +119,8 @@ def published_rules() -> dict[str, list[Rule]]:
              lambda t: population_fits_region(col("region_id"), col("population"), t["regions"], ("region_id",))),
         Rule("location_status fits region_id and population", "location_status",
              lambda t: location_status_fits(col("location_status"), col("region_id"), col("population"))),
+        Rule("species_id fits species", "species_id",
+             lambda t: species_id_fits_species(col("species_id"), col("species"))),
         Rule("citation_status fits references", "citation_status",
              lambda t: citation_status_fits(col("citation_status"), col("references"))),
         Rule("molecule_id in molecules", "molecule_id",
