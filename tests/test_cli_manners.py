@@ -25,8 +25,12 @@ def test_version_prints_the_tools_version(tmp_path: Path):
 def test_shell_completion_is_offered_and_completes_commands_and_options():
     helped = ketamap("--help", env={"COLUMNS": "120"}).stdout
     assert "--install-completion" in helped and "--show-completion" in helped and "--version" in helped
-    script = ketamap("--show-completion", "bash", env={"SHELL": "/bin/bash"})
-    assert script.returncode == 0 and "_KETAMAP_COMPLETE" in script.stdout
+    # `--show-completion` names the shell it runs under (typer asks the process tree, not $SHELL or an
+    # argument): run it from bash, as a user types it, so the test holds under any parent process
+    command = Path(tool_env()["PATH"].split(":")[0]) / "ketamap"
+    script = subprocess.run(["bash", "-c", f"'{command}' --show-completion; exit $?"], env=tool_env(),
+                            capture_output=True, text=True)
+    assert script.returncode == 0 and "_KETAMAP_COMPLETE" in script.stdout, script.stderr
     commands = ketamap(env={"_KETAMAP_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "ketamap val"})
     assert "validate" in commands.stdout
     options = ketamap(env={"_KETAMAP_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "ketamap validate --for"})
