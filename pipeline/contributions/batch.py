@@ -12,12 +12,12 @@ constant per file.
 
 from __future__ import annotations
 
+from pipeline.contributions.normalise import _normalise
 from pipeline.contributions.package_index import CANDIDATE_KEY, FILE, PackageIndex, row_failures
 from pipeline.contributions.rules import (
     CheckedFile,
     _cell_failures,
     _finish,
-    _normalise,
     check_sheet,
     column_order,
     contribution_schema,

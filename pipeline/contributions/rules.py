@@ -29,9 +29,8 @@ from pipeline.contributions.sheets import (
     column_name,
     read_sheet,
 )
-from pipeline.contributions.normalise import (  # noqa: F401 (_normalise: pipeline.contributions.batch's)
+from pipeline.contributions.normalise import (
     _direction_spellings,
-    _normalise,
     _normalise_cells,
     _normalise_references,
 )
