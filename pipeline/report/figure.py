@@ -74,6 +74,7 @@ class _Drawing:
         self.top = TITLE_H
         self.body_top = self.top + 3 * HEAD_H
         self.regions = [c for c in emap.columns if c.key != LOST]
+        self.marks: dict[str, list[tuple[float, float, float, float, str]]] = {d: [] for d in DIRECTIONS}
 
     def text(self, x, y, s, **kw):
         kw.setdefault("fontsize", FONT)
@@ -88,13 +89,52 @@ class _Drawing:
         self.ax.plot(xs, ys, **kw)
 
     def mark(self, box_x, box_y, text_x, text_y, direction, label):
-        """A direction's rounded mark, filled (outlined for no change), and its symbol."""
-        filled = direction != "no_change"
-        self.ax.add_artist(self._fancy((box_x, box_y), SLOT_W - 0.08, ROW_H - 0.05,
-                                      boxstyle="round,pad=0,rounding_size=0.035",
-                                      facecolor=COLOURS[direction] if filled else "white",
-                                      edgecolor=COLOURS[direction], linewidth=0.8))
-        self.text(text_x, text_y, label, ha="center", weight="bold", color=TEXT_COLOURS[direction])
+        """A direction's rounded mark, filled (outlined for no change), and its symbol: kept, and drawn
+        with every other mark of its direction by `draw_marks`."""
+        self.marks[direction].append((box_x, box_y, text_x, text_y, label))
+
+    def draw_marks(self):
+        """Every mark as a few collections (one per direction for the boxes, one per symbol for the
+        labels, as matplotlib's scatter draws its points), not an artist each: a grid of thousands of
+        marks then draws in about the time of a few. Boxes are sized in inches, labels in points,
+        so both scale with the dpi the figure is saved at (72 for the SVG)."""
+        from matplotlib.collections import PathCollection
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.textpath import TextPath
+        from matplotlib.transforms import Affine2D
+
+        inches = Affine2D().scale(1, -1) + self.ax.figure.dpi_scale_trans  # the axes run downwards
+        points = Affine2D().scale(1 / 72) + self.ax.figure.dpi_scale_trans
+        box = self._fancy((0, 0), SLOT_W - 0.08, ROW_H - 0.05, boxstyle="round,pad=0,rounding_size=0.035").get_path()
+        bold = FontProperties(family="DejaVu Sans", weight="bold", size=FONT)
+        line = _extents(TextPath((0, 0), "lp", size=FONT, prop=bold))  # a line's height, as va="center" uses
+        labels: dict[tuple[str, str], object] = {}
+        for direction, marks in self.marks.items():
+            if not marks:
+                continue
+            filled = direction != "no_change"
+            self.ax.add_collection(PathCollection(
+                [box], offsets=[(x, y) for x, y, _, _, _ in marks], offset_transform=self.ax.transData,
+                transform=inches, facecolors=COLOURS[direction] if filled else "white",
+                edgecolors=COLOURS[direction], linewidths=0.8, zorder=1), autolim=False)
+            by_label: dict[str, list[tuple[float, float]]] = {}
+            for _, _, x, y, label in marks:
+                by_label.setdefault(label, []).append((x, y))
+            for label, places in by_label.items():
+                if label not in labels:
+                    path = TextPath((0, 0), label, size=FONT, prop=bold)
+                    x0, _, x1, _ = _extents(path)
+                    labels[label] = path.transformed(Affine2D().translate(-(x0 + x1) / 2, -(line[1] + line[3]) / 2))
+                self.ax.add_collection(PathCollection(
+                    [labels[label]], offsets=places, offset_transform=self.ax.transData, transform=points,
+                    facecolors=TEXT_COLOURS[direction], edgecolors="none", linewidths=0, zorder=3), autolim=False)
+
+
+def _extents(path) -> tuple[float, float, float, float]:
+    """x0, y0, x1, y1 of a glyph path's points (its control points included: `Path.get_extents` solves
+    every curve, seconds for a few hundred labels, to move a label by less than a pixel)."""
+    points = path.vertices if path.codes is None else path.vertices[path.codes != path.CLOSEPOLY]
+    return (*points.min(axis=0), *points.max(axis=0))
 
 
 def _draw_title(d: _Drawing, name: str, version: str) -> None:
@@ -204,6 +244,7 @@ def render_figure(emap: EvidenceMap, name: str, version: str, dpi: int) -> tuple
         body_bottom = _draw_body(drawing)
         _draw_grid_lines(drawing, body_bottom)
         _draw_legend(drawing, body_bottom, name, version)
+        drawing.draw_marks()
         svg, png = io.BytesIO(), io.BytesIO()
         figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None, "Title": f"{name} evidence map"})
         figure.savefig(png, format="png", dpi=dpi, metadata={"Software": None, "Title": f"{name} evidence map"})
