@@ -53,8 +53,10 @@ def vocabulary_tables(con, vocab: Vocabulary) -> None:
     con.execute("CREATE TABLE known_regions AS SELECT DISTINCT spelling FROM regions")
     con.execute("CREATE TABLE populations(population VARCHAR)")
     con.executemany("INSERT INTO populations VALUES (?)", [(p,) for p in ("animal", "human")])
-    con.execute("CREATE TABLE humans(species VARCHAR)")
-    con.executemany("INSERT INTO humans VALUES (?)", [(s,) for s in vocab.human_species])
+    con.execute("CREATE TABLE species(spelling VARCHAR PRIMARY KEY, name VARCHAR, population VARCHAR)")
+    populations = {row["name"]: row["population"] for row in vocab.species}
+    con.executemany("INSERT INTO species VALUES (?, ?, ?)",
+                    [(key, name, populations[name]) for key, name in vocab.species_spellings.items()])
 
 
 def checks_sql(schema: dict) -> str:
@@ -79,8 +81,9 @@ def checks_sql(schema: dict) -> str:
         "SELECT line, 'unknown-region', 'region', region FROM norm WHERE region <> '' AND NOT region_known",
         "SELECT line, 'region-population-mismatch', 'region', region FROM norm WHERE region <> '' AND region_known "
         "AND population_norm IS NOT NULL AND region_id IS NULL",
-        "SELECT line, 'species-population-mismatch', 'species', species FROM norm WHERE species <> '' AND "
-        "population_norm IS NOT NULL AND human <> (population_norm = 'human')",
+        "SELECT line, 'unknown-species', 'species', species FROM norm WHERE species <> '' AND species_name IS NULL",
+        "SELECT line, 'species-population-mismatch', 'species', species FROM norm WHERE species_name IS NOT NULL AND "
+        "population_norm IS NOT NULL AND species_population <> population_norm",
         "SELECT line, 'bad-reference', 'reference', reference FROM norm WHERE reference <> '' AND NOT reference_ok",
     ]
     trimmed = ", ".join(f"trim(coalesce({c}, '')) AS {c}" for c in COLUMNS)
@@ -90,7 +93,7 @@ def checks_sql(schema: dict) -> str:
     CREATE TEMP TABLE norm AS
       SELECT r.*, m.molecule_id, d.direction AS direction_norm, p.population AS population_norm,
              ms.measure AS measure_known, coalesce(nullif(lower(r.measure), ''), m.measure) AS measure_final,
-             rg.region_id, k.spelling IS NOT NULL AS region_known, h.species IS NOT NULL AS human,
+             rg.region_id, k.spelling IS NOT NULL AS region_known, sp.name AS species_name, sp.population AS species_population,
              regexp_full_match(r.reference, '{reference}(;{reference})*') AS reference_ok
       FROM (SELECT (row_number() OVER ()) + 1 AS line, {trimmed} FROM raw) r
       LEFT JOIN molecules m ON m.spelling = r.molecule
@@ -99,12 +102,12 @@ def checks_sql(schema: dict) -> str:
       LEFT JOIN measures ms ON ms.measure = lower(r.measure)
       LEFT JOIN regions rg ON rg.population = lower(r.population) AND rg.spelling = lower(r.region)
       LEFT JOIN known_regions k ON k.spelling = lower(r.region)
-      LEFT JOIN humans h ON h.species = lower(r.species)
+      LEFT JOIN species sp ON sp.spelling = lower(regexp_replace(r.species, '\\s+', ' ', 'g'))
       WHERE NOT ({blank});
     CREATE TEMP TABLE cells AS {" UNION ALL ".join(cell)};
     CREATE TEMP TABLE keyed AS
       SELECT line, direction_norm, molecule, molecule_id, measure_final, population_norm, region_id,
-             lower(species) AS species_key, lower(qualifier) AS qualifier_key, lower(reference) AS references_key
+             coalesce(species_name, lower(species)) AS species_key, lower(qualifier) AS qualifier_key, lower(reference) AS references_key
       FROM norm ANTI JOIN cells USING (line);
     CREATE TEMP TABLE across AS
       SELECT k.line, 'duplicate-row' AS code, NULL AS col, k.molecule AS value FROM keyed k
