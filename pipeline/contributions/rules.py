@@ -36,6 +36,7 @@ from pipeline.contributions.normalise import (
 )
 from pipeline.contributions.stream import CHUNK_BYTES, Irregular, stream_sheet
 from pipeline.contributions import text
+from pipeline.core.ordered import ordered_map
 from pipeline.core.problems import Problem
 from pipeline.core.vocab import Vocabulary
 from pipeline.contributions.wording import (
@@ -124,9 +125,12 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: PackageIndex 
     counts: dict[str, int] = {}
     kept, row_problems, height = [], [], 0
 
-    def chunks(lines=None):
-        for frame, problems in sheet.frames(lines, trim=False):  # _check_chunk trims what it reads
-            yield frame, problems, _check_chunk(frame, columns, schema, vocab, with_rows, sheet.problems + problems)
+    def check_part(part):
+        frame, problems = part()
+        return frame, problems, _check_chunk(frame, columns, schema, vocab, with_rows, sheet.problems + problems)
+
+    def chunks(lines=None):  # two chunks parsed and checked side by side (polars lets go of the GIL), in order
+        yield from ordered_map(check_part, sheet.parts(lines, trim=False))  # _check_chunk trims what it reads
 
     for frame, problems, (failures, keys, full, rows) in chunks():
         for position in [p for p, value in unnamed.items() if value is None]:

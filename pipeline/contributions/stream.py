@@ -92,6 +92,12 @@ class StreamedSheet(Sheet):
         """(frame, problems of its cells) per chunk, in line order (frames as `Sheet.frame`; with
         `trim=False` their cells as written). With `lines` (line numbers, after a first pass), only the
         chunks holding one, each filtered to them."""
+        for part in self.parts(lines, trim):
+            yield part()
+
+    def parts(self, lines=None, trim: bool = True):
+        """`frames()` as work: the chunks are read (and their lines counted) as the parts are taken,
+        in order, and each part parses its chunk when called, so two can be parsed side by side."""
         import polars as pl
 
         if lines is not None:
@@ -99,9 +105,13 @@ class StreamedSheet(Sheet):
             for offset, length, first, last in self._spans:
                 position = bisect.bisect_left(wanted, first)
                 if position < len(wanted) and wanted[position] <= last:
-                    frame, problems = self._chunk(os.pread(self._fd, length, offset), offset, first, trim)
-                    yield frame.filter(pl.col("line").is_in(wanted[position:bisect.bisect_right(wanted, last)])), \
-                        problems
+                    mine = wanted[position:bisect.bisect_right(wanted, last)]
+                    data = os.pread(self._fd, length, offset)
+
+                    def part(data=data, offset=offset, first=first, mine=mine):
+                        frame, problems = self._chunk(data, offset, first, trim)
+                        return frame.filter(pl.col("line").is_in(mine)), problems
+                    yield part
             return
         self._spans, offset, line, newlines = [], 0, 1, 0
         while offset < self._size:
@@ -114,7 +124,7 @@ class StreamedSheet(Sheet):
                 raise Irregular("too many rows")  # the whole-file reader words the refusal
             last = line + count - (1 if data.endswith(b"\n") else 0)
             self._spans.append((offset, len(data), line, last))
-            yield self._chunk(data, offset, line, trim)
+            yield lambda data=data, offset=offset, line=line: self._chunk(data, offset, line, trim)
             offset, line = offset + len(data), line + count
 
     def _block(self, offset: int) -> bytes:

@@ -81,6 +81,13 @@ class Sheet:
         if self.frame is not None:
             yield (self.frame if lines is None else self.frame.filter(pl.col("line").is_in(list(lines)))), []
 
+    def parts(self, lines=None, trim: bool = True):
+        """`frames()` as work to do: per chunk, a function that gives its (frame, problems). Reading
+        the file happens as the parts are taken, in order; parsing when a part is called, so parts
+        may be parsed side by side (`pipeline.core.ordered.ordered_map`)."""
+        for chunk in self.frames(lines, trim):
+            yield lambda chunk=chunk: chunk
+
     def close(self) -> None:
         """Nothing to release (a streamed sheet closes its file)."""
 
