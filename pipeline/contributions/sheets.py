@@ -273,14 +273,15 @@ def _read_fast(body: bytes, delimiter: str, header_line: int, limits: SheetLimit
     return None if frame is None else Sheet("", header=header, header_line=header_line, frame=frame)
 
 
-def _parse_lines(body: bytes, delimiter: str, width: int, offset: int, skip_first: bool = False, trim: bool = True):
+def _parse_lines(body: bytes, delimiter: str, width: int, offset: int, skip_first: bool = False, trim: bool = True,
+                 newlines: int | None = None):
     """Lines that are each one record → frame of `line` (the first line is `offset`) and the trimmed
     cells of the non-blank rows; None when a record spans lines, the result is empty or polars refuses.
     With `trim=False` the cells are left as written (the caller trims what it reads; blank rows,
     cells of white space only, are dropped all the same).
 
     polars parses; the line numbers are added after, and the blank rows filtered only when there are
-    some (most files have none)."""
+    some (most files have none). `newlines`: the line ends of `body`, when the caller has counted them."""
     import polars as pl
 
     names = [column_name(i) for i in range(width)]
@@ -289,7 +290,7 @@ def _parse_lines(body: bytes, delimiter: str, width: int, offset: int, skip_firs
                             schema={name: pl.String for name in names}, infer_schema=False, raise_if_empty=False)
     except Exception:  # polars' parse errors have no common base; the slow reader explains them
         return None
-    physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    physical = (body.count(b"\n") if newlines is None else newlines) + (0 if body.endswith(b"\n") else 1)
     if frame.height != physical:
         return None
     frame = frame.with_row_index("line", offset=offset).with_columns(pl.col("line").cast(pl.Int64))

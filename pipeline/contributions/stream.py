@@ -124,7 +124,7 @@ class StreamedSheet(Sheet):
                 raise Irregular("too many rows")  # the whole-file reader words the refusal
             last = line + count - (1 if data.endswith(b"\n") else 0)
             self._spans.append((offset, len(data), line, last))
-            yield lambda data=data, offset=offset, line=line: self._chunk(data, offset, line, trim)
+            yield lambda data=data, offset=offset, line=line, count=count: self._chunk(data, offset, line, trim, count)
             offset, line = offset + len(data), line + count
 
     def _block(self, offset: int) -> bytes:
@@ -137,15 +137,18 @@ class StreamedSheet(Sheet):
             raise Irregular("a line longer than a chunk")
         return data[:cut + 1]
 
-    def _chunk(self, data: bytes, offset: int, line: int, trim: bool = True):
+    def _chunk(self, data: bytes, offset: int, line: int, trim: bool = True, newlines: int | None = None):
+        """A chunk's (frame, problems); `newlines`, when known, is how many line ends `data` has."""
         if b"\x00" in data or _lone_cr(data):
             raise Irregular("a NUL or a lone CR")
         if offset == 0:  # from the header line on (blank and comment lines before it are no rows)
-            body, skip_first, line = _blank_comments(data[self._bom + self._start:]), True, self.header_line
-        else:
+            body, skip_first, line, newlines = _blank_comments(data[self._bom + self._start:]), True, \
+                self.header_line, None
+        else:  # (emptying comment lines keeps every line end)
             body, skip_first = _blank_comments(data, at_start=True), False
-        frame = None if body.count(b'"') % 2 else \
-            _parse_lines(body, self.delimiter, len(self.header), line, skip_first=skip_first, trim=trim)
+        odd = b'"' in body and body.count(b'"') % 2  # memchr first: most chunks hold no quote
+        frame = None if odd else _parse_lines(body, self.delimiter, len(self.header), line, skip_first=skip_first,
+                                              trim=trim, newlines=newlines)
         if frame is None:
             raise Irregular("a quote or record across lines, or polars refused the chunk")
         return frame, long_cells(frame, self.header, self.path, self._limits)
