@@ -124,7 +124,7 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
     problems += nested_folders(root / params["contrib"]["dir"], root)
     problems += nested_folders(root / params["curation"]["dir"], root)
     contrib_files = input_files(root / params["contrib"]["dir"])
-    checked_files, columns = [], vocab.field_names("findings")
+    checked_files, columns, accepted = [], vocab.field_names("findings"), []
     if contrib_files:
         from pipeline.contributions.sheets import read_sheets
 
@@ -141,7 +141,14 @@ def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Voca
         credit, bad_credit = contributors_of(path, display, root / params["contrib"]["dir"])
         problems += bad_credit
         sources.append(file_source(source_id, "contribution", display, path, ";".join(c.name for c in credit), credit))
-        findings.frames.append(contributed_frame(checked.rows, source_id, vocab, columns))
+        accepted.append((checked.rows, source_id))
+    if accepted:  # every accepted file's findings made in one pass, in file order (not a pass per file)
+        import polars as pl
+
+        rows = pl.concat([frame for frame, _ in accepted], how="vertical")
+        source_ids = pl.Series([source_id for frame, source_id in accepted for _ in range(frame.height)],
+                               dtype=pl.String)
+        findings.frames.append(contributed_frame(rows, source_ids, vocab, columns))
 
     curation_files = input_files(root / params["curation"]["dir"])
     problems += _distinct_source_ids(curation_files, "curation", root)
@@ -226,14 +233,16 @@ class FindingsById(Mapping):
         return len(self._rows) + sum(1 for fid in self._index() if fid not in self._rows)
 
 
-def contributed_frame(rows, source_id: str, vocab: Vocabulary, columns: list[str]):
+def contributed_frame(rows, source_id, vocab: Vocabulary, columns: list[str]):
     """`contributed_findings` for a frame of valid rows (columns ROW_KEYS): the same findings, as a
-    frame of `columns` (the findings table's, vocab.field_names("findings"))."""
+    frame of `columns` (the findings table's, vocab.field_names("findings")). `source_id`: the file's,
+    or a Series giving each row's (rows of several files)."""
     import polars as pl
 
     truncated = {m["molecule_id"]: m["label_truncated"] == "true" for m in vocab.molecules}
     frame = rows.with_columns(
-        finding_id=content_ids(rows), source_id=pl.lit(source_id), location_status=pl.lit("reported"),
+        finding_id=content_ids(rows), source_id=pl.lit(source_id) if isinstance(source_id, str) else source_id,
+        location_status=pl.lit("reported"),
         citation_status=pl.lit("cited"), source_cell=pl.lit(""),
         label_truncated=pl.col("molecule_id").replace_strict(truncated, return_dtype=pl.Boolean),
         source_row=pl.col("line"),
