@@ -90,13 +90,25 @@ def _normalise_references(rows, schema: dict):
     (`references_norm`; only the cells not valid as written are rewritten) and as a key."""
     import polars as pl
 
-    col = pl.col
     pattern = f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
-    rows = rows.with_columns(reference_ok=col("reference").str.contains(pattern).fill_null(False),
-                             reference_list=col("reference").str.contains(";", literal=True).fill_null(False))
-    references, reference_ok = _normalised_references(rows["reference"], rows["reference_ok"], pattern)
-    rows = rows.with_columns(references_norm=references, reference_ok=_balanced(references, reference_ok))
-    return rows.with_columns(references_key=references_key(rows["references_norm"], rows["reference_list"]))
+    written = rows["reference"]
+    # One pass finds the few cells the rules below read again: lists (;), a ')' and DOIs (10.). Repairing
+    # a spelling (`_normalised_references`) adds none of the three, so the cells found stay the ones to read.
+    few = written.str.contains_any([";", ")", "10."]).fill_null(False).arg_true()
+    lists = _where(written, few, lambda cells: cells.str.contains(";", literal=True).fill_null(False))
+    references, reference_ok = _normalised_references(written, written.str.contains(pattern).fill_null(False),
+                                                      pattern)
+    rows = rows.with_columns(reference_list=lists, references_norm=references,
+                             reference_ok=_balanced(references, reference_ok, few))
+    return rows.with_columns(references_key=references_key(references, lists, candidates=few))
+
+
+def _where(series, positions, test):
+    """A Boolean Series as long as `series`: `test` of the cells at `positions`, false elsewhere."""
+    import polars as pl
+
+    marks = pl.repeat(False, series.len(), dtype=pl.Boolean, eager=True)
+    return marks.scatter(positions, test(series.gather(positions))) if positions.len() else marks
 
 
 def _fold_misses(series, found, spellings: dict[str, str], fold=None):
@@ -133,11 +145,16 @@ def _normalised_references(series, valid, pattern: str):
             valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
 
 
-def _balanced(references, valid):
-    """`valid`, false also where an item ends in a ')' it never opened (the few cells with a ')' at an end)."""
+def _balanced(references, valid, candidates=None):
+    """`valid`, false also where an item ends in a ')' it never opened (the few cells with a ')' at an end);
+    `candidates`: the positions of every cell holding a ')' (others are not read)."""
     import polars as pl
 
-    positions = (valid & references.str.contains(r"\)(;|$)")).arg_true()
+    if candidates is None:
+        positions = (valid & references.str.contains(r"\)(;|$)")).arg_true()
+    else:
+        ends = _where(references, candidates, lambda cells: cells.str.contains(r"\)(;|$)").fill_null(False))
+        positions = (valid & ends).arg_true()
     if positions.len() == 0:
         return valid
     ends = references.gather(positions).map_elements(lambda r: not text.unbalanced_parenthesis(r),

@@ -353,11 +353,15 @@ def problem_rows(rows, mask, code: str, column: str | None, describe, keys=None,
         pl.col("_suggestion").alias("suggestion"), pl.lit(severity).alias("severity"), *carried)
 
 
-def references_key(series, lists=None):
+def references_key(series, lists=None, candidates=None):
     """The references as a key: the cells holding a DOI case-folded (DOIs are case-insensitive; a
     PMID has one spelling once canonical, `PMID:` and digits), and a list order-free; `lists`
-    (where a cell holds several) spares the rewrite of the single references."""
-    dois = series.str.contains("10.", literal=True).fill_null(False).arg_true()
+    (where a cell holds several) spares the rewrite of the single references; `candidates` (the
+    positions of every cell that may hold a DOI) spares reading the others."""
+    if candidates is None:
+        dois = series.str.contains("10.", literal=True).fill_null(False).arg_true()
+    else:
+        dois = candidates.filter(series.gather(candidates).str.contains("10.", literal=True).fill_null(False))
     key = series if dois.len() == 0 else series.clone().scatter(dois, series.gather(dois).str.to_lowercase())
     lists = key.str.contains(";", literal=True).fill_null(False) if lists is None else lists
     positions = lists.arg_true()

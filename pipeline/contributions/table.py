@@ -157,7 +157,12 @@ def long_cells(frame, header: list[str], shown: str, limits: SheetLimits) -> lis
     names = [column_name(i) for i in range(len(header))]
     if not names or frame.height == 0:
         return []
-    longest = frame.select(pl.col(n).str.len_chars().max() for n in names).row(0)
+    # a cell has at most as many characters as bytes: its byte length (read from the offsets, no
+    # decoding) rules most columns out; characters are counted only where the bytes pass the limit
+    widest = frame.select(pl.col(n).str.len_bytes().max() for n in names).row(0)
+    wide = [n for n, most in zip(names, widest) if most is not None and most > limits.max_cell_chars]
+    chars = dict(zip(wide, frame.select(pl.col(n).str.len_chars().max() for n in wide).row(0))) if wide else {}
+    longest = [chars.get(n) for n in names]
     problems = []
     for position, (name, most) in enumerate(zip(names, longest)):
         if most is not None and most > limits.max_cell_chars:
