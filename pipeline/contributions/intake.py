@@ -28,9 +28,9 @@ from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.contributions.package_index import PackageIndex
 from pipeline.core.vocab import Vocabulary
 from pipeline.findings.ids import content_key, finding_id
+from pipeline.findings.record import finding_record
 
 ID_PREFIX = finding_id("")[:4]  # "fnd-": content_ids hashes as finding_id does
-from pipeline.findings.record import finding_record
 
 NOT_DATA = {"README.md", CREDITS_FILE}
 # By sending a file, a contributor or curator agrees to publish it under the package's licence.
@@ -115,8 +115,8 @@ def _distinct_source_ids(paths: list[Path], prefix: str, root: Path) -> list[Pro
 
 def fold_in(tables: dict[str, list[dict]], root: Path, params: dict, vocab: Vocabulary) -> dict[str, list[dict]]:
     """The extracted tables plus accepted contributions, then the curation overlay; raise every problem.
-    The findings come back as a `Findings` table: the extracted ones as dicts, then each accepted
-    file's as a polars frame (a million contributed findings never become a million dicts)."""
+    The findings come back as a `Findings` table: the extracted ones as dicts, then the accepted
+    files' as one polars frame, in file order (a million contributed findings never become a million dicts)."""
     findings = Findings(list(tables["findings"]))
     sources = list(tables["sources"])
     problems: list[Problem] = []
@@ -249,6 +249,8 @@ def contributed_frame(rows, source_id, vocab: Vocabulary, columns: list[str]):
         species_id=pl.col("species").replace_strict({s["name"]: s["taxon_id"] for s in vocab.species}, default="",
                                                     return_dtype=pl.String))
     return frame.select(columns)
+
+
 def _with_file(problem: Problem, display: str) -> Problem:
     from dataclasses import replace
 

@@ -112,8 +112,8 @@ def check_file(path: Path, vocab: Vocabulary | None = None,
 
 def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: PackageIndex | list[dict[str, str]] | None = None,
                 *, max_errors: int | None = None, with_rows: bool = True) -> CheckedFile:
-    """Check a read sheet chunk by chunk (`Sheet.frames()`): the cell rules per chunk, keeping the
-    complete counts and the first `max_errors` problems; the rules across rows at the end (`Across`)."""
+    """Check a read sheet chunk by chunk (`Sheet.parts()`, two at a time): the cell rules per chunk, keeping
+    the complete counts and the first `max_errors` problems; the rules across rows at the end (`Across`)."""
     import polars as pl
 
     if not sheet.readable:

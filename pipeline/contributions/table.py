@@ -158,13 +158,10 @@ def long_cells(frame, header: list[str], shown: str, limits: SheetLimits) -> lis
     if not names or frame.height == 0:
         return []
     # a cell has at most as many characters as bytes: its byte length (read from the offsets, no
-    # decoding) rules most columns out; characters are counted only where the bytes pass the limit
+    # decoding) rules most columns out; characters are counted only in the columns left
     widest = frame.select(pl.col(n).str.len_bytes().max() for n in names).row(0)
-    wide = [n for n, most in zip(names, widest) if most is not None and most > limits.max_cell_chars]
-    chars = dict(zip(wide, frame.select(pl.col(n).str.len_chars().max() for n in wide).row(0))) if wide else {}
-    longest = [chars.get(n) for n in names]
     problems = []
-    for position, (name, most) in enumerate(zip(names, longest)):
+    for position, (name, most) in enumerate(zip(names, widest)):
         if most is not None and most > limits.max_cell_chars:
             length = pl.col(name).str.strip_chars().str.len_chars()  # (a frame read untrimmed: `Sheet.frames`)
             hits = frame.filter(length > limits.max_cell_chars)

@@ -108,7 +108,6 @@ class _Drawing:
         box = self._fancy((0, 0), SLOT_W - 0.08, ROW_H - 0.05, boxstyle="round,pad=0,rounding_size=0.035").get_path()
         bold = FontProperties(family="DejaVu Sans", weight="bold", size=FONT)
         line = _extents(TextPath((0, 0), "lp", size=FONT, prop=bold))  # a line's height, as va="center" uses
-        labels: dict[tuple[str, str], object] = {}
         for direction, marks in self.marks.items():
             if not marks:
                 continue
@@ -120,13 +119,12 @@ class _Drawing:
             by_label: dict[str, list[tuple[float, float]]] = {}
             for _, _, x, y, label in marks:
                 by_label.setdefault(label, []).append((x, y))
-            for label, places in by_label.items():
-                if label not in labels:
-                    path = TextPath((0, 0), label, size=FONT, prop=bold)
-                    x0, _, x1, _ = _extents(path)
-                    labels[label] = path.transformed(Affine2D().translate(-(x0 + x1) / 2, -(line[1] + line[3]) / 2))
+            for label, places in by_label.items():  # a label starts with its direction's symbol: made once
+                path = TextPath((0, 0), label, size=FONT, prop=bold)
+                x0, _, x1, _ = _extents(path)
+                centred = path.transformed(Affine2D().translate(-(x0 + x1) / 2, -(line[1] + line[3]) / 2))
                 self.ax.add_collection(PathCollection(
-                    [labels[label]], offsets=places, offset_transform=self.ax.transData, transform=points,
+                    [centred], offsets=places, offset_transform=self.ax.transData, transform=points,
                     facecolors=TEXT_COLOURS[direction], edgecolors="none", linewidths=0, zorder=3), autolim=False)
 
 
