@@ -446,32 +446,22 @@ def _prepare(path: Path, limits: SheetLimits) -> _Prepared | None:
 
 def _parse_together(members: list[_Prepared]) -> tuple[list, int]:
     """Each member's frame as _read_fast makes it (None for a file left with no rows), from one parse of
-    their bytes end to end, and the longest cell; all None when a record may span lines (polars then
-    counts fewer records than lines)."""
+    their bytes end to end (`_parse_lines`), and the most bytes a cell holds; all None when a record may
+    span lines (polars then counts fewer records than lines)."""
     import polars as pl
 
     names = [column_name(i) for i in range(len(members[0].header))]
-    physical = [m.body.count(b"\n") for m in members]
     starts = [0]
-    for count in physical[:-1]:
-        starts.append(starts[-1] + count)
-    blank = pl.all_horizontal(pl.col(n) == "" for n in names)
-    try:
-        frame = (pl.scan_csv(io.BytesIO(b"".join(m.body for m in members)), has_header=False,
-                             separator=members[0].delimiter, quote_char='"', schema={n: pl.String for n in names},
-                             infer_schema=False, raise_if_empty=False)
-                 .with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64),
-                                                      *[pl.col(n).fill_null("").str.strip_chars() for n in names])
-                 .collect())
-    except Exception:  # as _read_fast: the files are then read one by one
-        return [None] * len(members), 0
-    if frame.height != sum(physical):
+    for m in members[:-1]:
+        starts.append(starts[-1] + m.body.count(b"\n"))
+    frame = _parse_lines(b"".join(m.body for m in members), members[0].delimiter, len(names), 0)
+    if frame is None:  # as _read_fast: the files are then read one by one
         return [None] * len(members), 0
     start = pl.Series(starts, dtype=pl.Int64)
-    member = (start.search_sorted(frame["_row"], side="right") - 1).cast(pl.Int64)
-    offset = frame["_row"] - start.gather(member)
+    member = (start.search_sorted(frame["line"], side="right") - 1).cast(pl.Int64)
+    offset = frame["line"] - start.gather(member)
     line = offset + pl.Series([m.header_line for m in members], dtype=pl.Int64).gather(member)
-    frame = frame.with_columns(_member=member, line=line, _offset=offset).filter((pl.col("_offset") > 0) & ~blank)
-    longest = frame.select(pl.max_horizontal(pl.col(n).str.len_chars().max() for n in names)).item() or 0
+    frame = frame.with_columns(_member=member, line=line, _offset=offset).filter(pl.col("_offset") > 0)
+    longest = frame.select(pl.max_horizontal(pl.col(n).str.len_bytes().max() for n in names)).item() or 0
     parts = frame.select("_member", "line", *names).partition_by("_member", as_dict=True, include_key=False)
     return [parts.get((n,)) for n in range(len(members))], longest
