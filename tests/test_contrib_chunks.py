@@ -228,3 +228,34 @@ def test_species_spellings_are_published_by_name_and_compared_by_name_across_chu
     checked = both(write(tmp_path, records))
     assert {row["species"] for row in checked.rows} == {"rat"}
     assert [(p.code, p.line) for p in checked.problems if p.severity == "error"] == [("contradiction", 32)]
+
+
+MIXED = [{"direction": "up-regulated"}, {"region": "Hippocampus", "direction": "upp"}, {"notes": "=SUM(A1)"},
+         {"reference": "12345"}, {"molecule": "BDNF\u200b"}, {"species": "hamster"}, {"molecule": "BDNFF"}]
+
+
+def mixed(count: int) -> list[dict]:
+    """`count` findings, most of them broken in one of the MIXED ways (some rows in two)."""
+    return [{**row, **MIXED[n % len(MIXED)]} if n % 3 else row for n, row in enumerate(rows(count))]
+
+
+def test_past_max_errors_a_chunk_counts_what_it_no_longer_lists(tmp_path):
+    path = write(tmp_path, mixed(90))
+    listed = both(path, max_errors=None, with_rows=False)
+    capped = both(path, max_errors=4, with_rows=False)
+    assert capped.counts == listed.counts and sum(listed.counts.values()) == len(listed.problems) > 60
+    assert report(capped) == report(listed)[:4] and capped.omitted == len(listed.problems) - 4
+    assert {"unknown-region", "unknown-direction", "formula-like", "bad-reference", "invisible-character",
+            "unknown-species", "unknown-molecule"} <= set(listed.counts)
+
+
+def test_combinations_are_checked_once_per_file_or_per_chunk_past_the_limit(tmp_path, monkeypatch):
+    from pipeline.contributions import rules
+
+    path = write(tmp_path, mixed(60) + [{**GOOD, "molecule": "GSK-3β", "reference": f"PMID:{30_000_000 + n}"}
+                                        for n in range(20)])
+    shared = both(path, with_rows=True)
+    monkeypatch.setattr(rules.Combinations, "LIMIT", 3)  # the first chunk's combinations fill it
+    alone = both(path, with_rows=True)
+    assert report(alone) == report(shared) and alone.rows == shared.rows
+    assert [r["molecule_id"] for r in shared.rows[-20:]] == ["gsk-3beta"] * 20

@@ -86,19 +86,22 @@ def _normalise_cells(rows, vocab: Vocabulary, schema: dict, with_labels: bool = 
 
 
 def _normalise_references(rows, schema: dict):
-    """The reference cells: whether each is a valid list (`reference_ok`), in canonical spelling
-    (`references_norm`; only the cells not valid as written are rewritten) and as a key."""
+    """The reference cells: trimmed, whether each is a valid list (`reference_ok`), in canonical spelling
+    (`references_norm`) and as a key (`references_key`).
+
+    The pattern allows no white space, so a cell valid as written needs no trimming and no repair:
+    only the others (few, usually) are trimmed, repaired and checked again. Of the valid cells only
+    lists (a ';') and DOIs (one starts the cell, or the cell is a list) are read again, for the
+    parentheses and the key: a single PMID is its own key."""
     import polars as pl
 
     pattern = f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
     written = rows["reference"]
-    # One pass finds the few cells the rules below read again: lists (;), a ')' and DOIs (10.). Repairing
-    # a spelling (`_normalised_references`) adds none of the three, so the cells found stay the ones to read.
-    few = written.str.contains_any([";", ")", "10."]).fill_null(False).arg_true()
-    lists = _where(written, few, lambda cells: cells.str.contains(";", literal=True).fill_null(False))
-    references, reference_ok = _normalised_references(written, written.str.contains(pattern).fill_null(False),
-                                                      pattern)
-    rows = rows.with_columns(reference_list=lists, references_norm=references,
+    references, reference_ok, trimmed = _normalised_references(written, written.str.contains(pattern).fill_null(False),
+                                                               pattern)
+    lists = reference_ok & (references.str.count_matches(";", literal=True) > 0).fill_null(False)  # (faster than contains)
+    few = (lists | (reference_ok & references.str.starts_with("10.").fill_null(False))).arg_true()
+    rows = rows.with_columns(reference=trimmed, references_norm=references,
                              reference_ok=_balanced(references, reference_ok, few))
     return rows.with_columns(references_key=references_key(references, lists, candidates=few))
 
@@ -129,20 +132,25 @@ def _fold_misses(series, found, spellings: dict[str, str], fold=None):
 
 
 def _normalised_references(series, valid, pattern: str):
-    """The reference cells in canonical spelling, and whether each is a valid reference list. Only
-    the cells that are not valid as written (few, usually) are rewritten and checked again."""
+    """The reference cells in canonical spelling, whether each is a valid reference list, and the cells
+    trimmed. Only the cells that are not valid as written are trimmed, rewritten and checked again."""
+    import polars as pl
+
     positions = (~valid & (series != "")).arg_true()
     if positions.len() == 0:
-        return series, valid
+        return series, valid, series
     written = series.gather(positions)
-    rewritten = (written.str.replace_all(r"\s*;\s*", ";").str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:")
+    stripped = written.str.strip_chars()
+    rewritten = (stripped.str.replace_all(r"\s*;\s*", ";").str.replace_all(r"(?i)\bpmid\s*:\s*", "PMID:")
                  .str.strip_chars(";"))
+    spaced = (stripped != written).fill_null(False)
+    trimmed = series.clone().scatter(positions.filter(spaced), stripped.filter(spaced)) if spaced.any() else series
     changed = (rewritten != written).fill_null(False)
     if not changed.any():  # nothing to repair: spare copying a million cells
-        return series, valid
+        return series, valid, trimmed
     positions, rewritten = positions.filter(changed), rewritten.filter(changed)
     return (series.clone().scatter(positions, rewritten),
-            valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)))
+            valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)), trimmed)
 
 
 def _balanced(references, valid, candidates=None):

@@ -124,21 +124,27 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: PackageIndex 
     across = Across(package_findings, keep_all=with_rows)
     counts: dict[str, int] = {}
     kept, row_problems, height = [], [], 0
+    listed = 0  # errors among the kept problem rows: once max_errors are, a later chunk's are only counted
+    seen = Combinations()
 
     def check_part(part):
+        listing = not max_errors or listed < max_errors  # (the chunks before this one hold the first errors)
         frame, problems = part()
-        return frame, problems, _check_chunk(frame, columns, schema, vocab, with_rows, sheet.problems + problems)
+        return frame, problems, _check_chunk(frame, columns, schema, vocab, with_rows, sheet.problems + problems,
+                                             listing, seen)
 
     def chunks(lines=None):  # two chunks parsed and checked side by side (polars lets go of the GIL), in order
         yield from ordered_map(check_part, sheet.parts(lines, trim=False))  # _check_chunk trims what it reads
 
-    for frame, problems, (failures, keys, full, rows) in chunks():
+    for frame, problems, (failures, tally, keys, full, rows) in chunks():
         for position in [p for p, value in unnamed.items() if value is None]:
             unnamed[position] = _first_filled(frame, position)
         row_problems, height = row_problems + problems, height + rows
-        _count(counts, failures)
+        for code, count in tally.items():
+            counts[code] = counts.get(code, 0) + count
         if failures is not None:
             kept.append(_capped(failures, max_errors))
+            listed += kept[-1].filter(pl.col("severity") == "error").height
         if keys is not None:
             across.add(keys, full)
     _, header_problems = map_header(sheet, schema, vocab, filled={p: v for p, v in unnamed.items() if v is not None})
@@ -149,7 +155,7 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: PackageIndex 
                                      file=sheet.path, suggestion="add one finding per row under the header "
                                      "(lines starting with # are ignored)"))
         return _finish(checked, file_problems, None, max_errors)
-    found = across.failures(lambda lines: (result[2](None) for _, _, result in chunks(lines) if result[2]))
+    found = across.failures(lambda lines: (result[3](None) for _, _, result in chunks(lines) if result[3]))
     _count(counts, found)
     tables = kept + ([found] if found is not None else [])
     if with_rows:
@@ -184,44 +190,91 @@ def _first_filled(frame, position: int) -> str | None:
 PER_ROW = ("reference", "notes")
 
 
+class Combinations:
+    """The combinations of vocabulary cells the chunks of one file have normalised and checked, shared
+    by the chunks (and the threads checking them), so that a chunk works only on the combinations no
+    chunk before it had: after the first chunks, nearly none. At most LIMIT are kept (a file of
+    garbage has a new combination per row); past that, each chunk works on its own again."""
+
+    LIMIT = 100_000
+
+    def __init__(self):
+        import threading
+
+        self._frame, self._bad, self._lock = None, {}, threading.Lock()
+
+    def known(self):
+        """The combinations kept (a frame, or None) and, by `_combo`, the codes of those that break a rule."""
+        with self._lock:
+            return self._frame, dict(self._bad)
+
+    def add(self, combos, bad: dict) -> None:
+        import polars as pl
+
+        with self._lock:
+            if self._frame is not None and self._frame.height + combos.height > self.LIMIT:
+                return
+            if self._frame is not None:  # (another thread may have added some of them meanwhile)
+                combos = combos.filter(~pl.col("_combo").is_in(self._frame["_combo"].implode()))
+            self._frame = combos if self._frame is None else pl.concat([self._frame, combos], how="vertical",
+                                                                       rechunk=False)
+            if bad:
+                added = set(combos["_combo"].to_list())
+                self._bad.update({combo: codes for combo, codes in bad.items() if combo in added})
+
+
 def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary, with_rows: bool,
-                 problems: list[Problem]):
-    """One chunk: the table of its cell problems (or None), the line and candidate-key hash of its rows
-    whose cells passed (or None), a function building those rows in full (`rows(lines=None)`, with the
-    columns the rules across rows need) and how many rows the chunk has.
+                 problems: list[Problem], listing: bool = True, seen: Combinations | None = None):
+    """One chunk: the table of its cell problems (or None; not built unless `listing`), how many
+    there are per code, the line and candidate-key hash of its rows whose cells passed (or None), a
+    function building those rows in full (`rows(lines=None)`, with the columns the rules across rows
+    need) and how many rows the chunk has.
 
     The vocabulary columns (molecule … qualifier) are normalised and checked once per distinct
-    combination of their cells (a few thousand in a million rows), and the rows of a combination
-    that breaks a rule are checked again as rows, for their lines; the references and notes are
-    checked per row. The rules and their problems are the same as over every row. (A combination is
-    told by a 64-bit hash of its cells: two combinations of one chunk sharing one, about 1 in 10^10
-    for 30,000 combinations, would give one the other's result.)"""
+    combination of their cells (a few thousand in a million rows; those `seen` in the chunks before
+    are not checked again), and the rows of a combination that breaks a rule are checked again as
+    rows, for their lines; the references and notes are checked per row. The rules and their problems
+    are the same as over every row. (A combination is told by a 64-bit hash of its cells: two
+    combinations of one file sharing one, about 1 in 10^9 for 100,000 combinations, would give one
+    the other's result.)"""
     import polars as pl
 
     rows = schema_columns(frame, columns, schema)
     if rows.height == 0:
-        return None, None, None, 0
+        return None, {}, None, None, 0
     low = [spec["name"] for spec in schema["fields"] if spec["name"] not in PER_ROW]
-    rows = rows.with_columns(*[pl.col(name).str.strip_chars() for name in PER_ROW],  # cells may come untrimmed
-                             _combo=rows.select(low).hash_rows(seed=20221))
-    combos = rows.select("_combo", *low).gather(rows["_combo"].arg_unique())
-    combos = _normalise_cells(combos.with_columns(pl.col(low).str.strip_chars(), line=pl.lit(0, pl.Int64)),
-                              vocab, schema, with_rows)
+    rows = rows.with_columns(pl.col("notes").str.strip_chars(),  # cells may come untrimmed (the references:
+                             _combo=rows.select(low).hash_rows(seed=20221))  # trimmed by _normalise_references)
     low_columns = {name: source for name, source in columns.items() if name in low}
-    bad, combos = _cell_failures(combos, schema, low_columns, vocab, masks_only=True)
-    combos = combos.with_columns(_located=located_hash(combos))
+    known, bad = seen.known() if seen is not None else (None, {})
+    fresh = rows if known is None else rows.filter(~pl.col("_combo").is_in(known["_combo"].implode()))
+    combos = fresh.select("_combo", *low).gather(fresh["_combo"].arg_unique())
+    if combos.height or known is None:
+        combos = _normalise_cells(combos.with_columns(pl.col(low).str.strip_chars(), line=pl.lit(0, pl.Int64)),
+                                  vocab, schema, with_rows)
+        new_bad, combos = _cell_failures(combos, schema, low_columns, vocab, masks_only=True)
+        combos = combos.with_columns(_located=located_hash(combos))
+        if seen is not None:
+            seen.add(combos, new_bad)
+        bad = {**bad, **new_bad}
+        combos = combos if known is None else pl.concat([known, combos], how="vertical", rechunk=False)
+    else:
+        combos = known
     failures, rows = _cell_failures(_normalise_references(rows, schema), schema,
-                                    {n: s for n, s in columns.items() if n in PER_ROW}, vocab)
+                                    {n: s for n, s in columns.items() if n in PER_ROW}, vocab, counts_only=not listing)
     derived = ["molecule_id", "measure_final", "population_norm", "region_id", "direction_norm"]
     if bad:
         checked = ["region_canon", "region_known", "measure_norm", "molecule_measure", "species_name",
                    "species_population"]
-        wrong = rows.filter(pl.col("_combo").is_in(pl.Series(bad, dtype=pl.UInt64).implode()))
-        wrong = wrong.drop(low).join(combos.select("_combo", *low, *derived, *checked), on="_combo", how="left",
-                                     maintain_order="left")
-        failures += _cell_failures(wrong, schema, low_columns, vocab)[0]
-        rows = rows.with_columns(cells_ok=pl.col("cells_ok") & ~pl.col("_combo").is_in(
-            pl.Series(bad, dtype=pl.UInt64).implode()))
+        broken = pl.col("_combo").is_in(pl.Series(list(bad), dtype=pl.UInt64).implode())
+        if listing:
+            wrong = rows.filter(broken).drop(low).join(combos.select("_combo", *low, *derived, *checked),
+                                                      on="_combo", how="left", maintain_order="left")
+            failures += _cell_failures(wrong, schema, low_columns, vocab)[0]
+        else:  # counted per combination: each of its rows breaks the rules the combination does
+            for combo, count in rows.filter(broken).group_by("_combo").len().iter_rows():
+                failures += [(code, count) for code in bad[combo]]
+        rows = rows.with_columns(cells_ok=pl.col("cells_ok") & ~broken)
     flagged = [p.line for p in problems if p.severity == "error" and p.line is not None]  # ragged rows, long cells
     needed = ["line", "references_key", "_combo"] + (["references_norm", "notes"] if with_rows else [])
     consistent = rows.select(needed)
@@ -237,7 +290,15 @@ def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary
         subset = consistent if lines is None else consistent.filter(pl.col("line").is_in(lines))
         return subset.join(joined, on="_combo", how="left", maintain_order="left").drop("_combo")
 
-    return (pl.concat(failures, how="vertical") if failures else None), keys, full, rows.height
+    if not listing:  # (code, count) pairs
+        tally: dict[str, int] = {}
+        for code, count in failures:
+            tally[code] = tally.get(code, 0) + count
+        return None, tally, keys, full, rows.height
+    table = pl.concat(failures, how="vertical") if failures else None
+    tally = {}
+    _count(tally, table)
+    return table, tally, keys, full, rows.height
 
 
 def map_header(sheet: Sheet, schema: dict, vocab: Vocabulary | None = None,
@@ -294,10 +355,11 @@ def schema_columns(frame, columns: dict[str, str], schema: dict):
 
 
 def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabulary,
-                   masks_only: bool = False) -> tuple[list, object]:
+                   masks_only: bool = False, counts_only: bool = False) -> tuple[list | dict, object]:
     """Per-cell rules of `columns`, each a mask over all rows, evaluated together in one pass; the bad
-    rows become problem rows (with `masks_only`, the `_combo` of each bad row instead). Also returns
-    the rows with `cells_ok` (no rule failed)."""
+    rows become problem rows (with `masks_only`, a dict instead: the `_combo` of each bad row → the
+    codes of the rules it breaks; with `counts_only`, a (code, count) pair per rule that failed).
+    Also returns the rows with `cells_ok` (no rule failed)."""
     import polars as pl
 
     col = pl.col
@@ -313,9 +375,15 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     rows = rows.with_columns(*[rule[0].fill_null(False).alias(m) for rule, m in zip(rules, masks)])
     rows = rows.with_columns(cells_ok=~pl.any_horizontal(masks) if masks else pl.lit(True))
     if masks_only:
-        return rows.filter(~col("cells_ok"))["_combo"].to_list(), rows.drop(masks)
-    hits = rows.select(col(m).any() for m in masks).row(0) if masks else ()
-    failures = [problem_rows(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
+        codes = [rule[1] for rule in rules]
+        broken = {combo: [code for code, hit in zip(codes, hits) if hit]
+                  for combo, *hits in rows.filter(~col("cells_ok")).select("_combo", *masks).iter_rows()}
+        return broken, rows.drop(masks)
+    hits = rows.select(col(m).sum() for m in masks).row(0) if masks else ()
+    if counts_only:
+        failures = [(rule[1], hit) for rule, hit in zip(rules, hits) if hit]
+    else:
+        failures = [problem_rows(rows, col(m), *rule[1:]) for rule, m, hit in zip(rules, masks, hits) if hit]
     if "species_name" in rows.columns:  # a known species by its name (the per-row cells have no species)
         rows = rows.with_columns(species=pl.coalesce("species_name", "species"))
     return [f for f in failures if f is not None], rows
