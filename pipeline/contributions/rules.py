@@ -201,26 +201,32 @@ class Combinations:
     def __init__(self):
         import threading
 
-        self._frame, self._bad, self._lock = None, {}, threading.Lock()
+        self._frame, self._bad, self._lock = None, None, threading.Lock()
 
     def known(self):
-        """The combinations kept (a frame, or None) and, by `_combo`, the codes of those that break a rule."""
+        """The combinations kept (a frame, or None) and the rules they break (`_combo`, `code`; or None)."""
         with self._lock:
-            return self._frame, dict(self._bad)
+            return self._frame, self._bad
 
-    def add(self, combos, bad: dict) -> None:
+    def add(self, combos, bad) -> None:
         import polars as pl
 
         with self._lock:
-            if self._frame is not None and self._frame.height + combos.height > self.LIMIT:
+            if (self._frame.height if self._frame is not None else 0) + combos.height > self.LIMIT:
                 return
             if self._frame is not None:  # (another thread may have added some of them meanwhile)
                 combos = combos.filter(~pl.col("_combo").is_in(self._frame["_combo"].implode()))
-            self._frame = combos if self._frame is None else pl.concat([self._frame, combos], how="vertical",
-                                                                       rechunk=False)
-            if bad:
-                added = set(combos["_combo"].to_list())
-                self._bad.update({combo: codes for combo, codes in bad.items() if combo in added})
+            self._frame = _joined(self._frame, combos)
+            bad = bad.filter(pl.col("_combo").is_in(combos["_combo"].implode()))
+            self._bad = _joined(self._bad, bad)
+
+
+def _joined(first, second):
+    """Two frames one after the other (either may be None)."""
+    import polars as pl
+
+    return second if first is None else first if second is None else \
+        pl.concat([first, second], how="vertical", rechunk=False)
 
 
 def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary, with_rows: bool,
@@ -246,9 +252,10 @@ def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary
     rows = rows.with_columns(pl.col("notes").str.strip_chars(),  # cells may come untrimmed (the references:
                              _combo=rows.select(low).hash_rows(seed=20221))  # trimmed by _normalise_references)
     low_columns = {name: source for name, source in columns.items() if name in low}
-    known, bad = seen.known() if seen is not None else (None, {})
-    fresh = rows if known is None else rows.filter(~pl.col("_combo").is_in(known["_combo"].implode()))
-    combos = fresh.select("_combo", *low).gather(fresh["_combo"].arg_unique())
+    known, bad = seen.known() if seen is not None else (None, None)
+    fresh = rows.select("_combo", *low)
+    fresh = fresh if known is None else fresh.filter(~pl.col("_combo").is_in(known["_combo"].implode()))
+    combos = fresh.gather(fresh["_combo"].arg_unique())
     if combos.height or known is None:
         combos = _normalise_cells(combos.with_columns(pl.col(low).str.strip_chars(), line=pl.lit(0, pl.Int64)),
                                   vocab, schema, with_rows)
@@ -256,30 +263,32 @@ def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary
         combos = combos.with_columns(_located=located_hash(combos))
         if seen is not None:
             seen.add(combos, new_bad)
-        bad = {**bad, **new_bad}
-        combos = combos if known is None else pl.concat([known, combos], how="vertical", rechunk=False)
+        bad = _joined(bad, new_bad)
+        combos = _joined(known, combos)
     else:
         combos = known
     failures, rows = _cell_failures(_normalise_references(rows, schema), schema,
                                     {n: s for n, s in columns.items() if n in PER_ROW}, vocab, counts_only=not listing)
     derived = ["molecule_id", "measure_final", "population_norm", "region_id", "direction_norm"]
-    if bad:
+    if bad is not None and bad.height:
         checked = ["region_canon", "region_known", "measure_norm", "molecule_measure", "species_name",
                    "species_population"]
-        broken = pl.col("_combo").is_in(pl.Series(list(bad), dtype=pl.UInt64).implode())
+        broken = rows["_combo"].is_in(bad["_combo"].implode())
         if listing:
             wrong = rows.filter(broken).drop(low).join(combos.select("_combo", *low, *derived, *checked),
                                                       on="_combo", how="left", maintain_order="left")
             failures += _cell_failures(wrong, schema, low_columns, vocab)[0]
         else:  # counted per combination: each of its rows breaks the rules the combination does
-            for combo, count in rows.filter(broken).group_by("_combo").len().iter_rows():
-                failures += [(code, count) for code in bad[combo]]
+            per = rows["_combo"].filter(broken).to_frame().group_by("_combo").len().join(bad, on="_combo")
+            failures += per.group_by("code").agg(pl.col("len").sum()).iter_rows()
         rows = rows.with_columns(cells_ok=pl.col("cells_ok") & ~broken)
     flagged = [p.line for p in problems if p.severity == "error" and p.line is not None]  # ragged rows, long cells
     needed = ["line", "references_key", "_combo"] + (["references_norm", "notes"] if with_rows else [])
     consistent = rows.select(needed)
-    if flagged or not rows["cells_ok"].all():
+    if flagged:
         consistent = consistent.filter(rows["cells_ok"] & ~rows["line"].is_in(flagged))
+    elif not rows["cells_ok"].all():
+        consistent = consistent.filter(rows["cells_ok"])
     located = consistent["_combo"].replace_strict(combos["_combo"], combos["_located"], return_dtype=pl.UInt64)
     keys = pl.DataFrame([consistent["line"], key_hash(consistent, located).alias("_key_hash")])
     joined = combos.select("_combo", "molecule", "direction", pl.coalesce("species_name", "species").alias("species"),
@@ -357,14 +366,14 @@ def schema_columns(frame, columns: dict[str, str], schema: dict):
 def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabulary,
                    masks_only: bool = False, counts_only: bool = False) -> tuple[list | dict, object]:
     """Per-cell rules of `columns`, each a mask over all rows, evaluated together in one pass; the bad
-    rows become problem rows (with `masks_only`, a dict instead: the `_combo` of each bad row → the
-    codes of the rules it breaks; with `counts_only`, a (code, count) pair per rule that failed).
+    rows become problem rows (with `masks_only`, a frame instead: `_combo` and `code`, a row per rule
+    a row breaks; with `counts_only`, a (code, count) pair per rule that failed).
     Also returns the rows with `cells_ok` (no rule failed)."""
     import polars as pl
 
     col = pl.col
     filled = {name: col(name) != "" for name in columns}
-    rules, plain = _text_rules(rows, schema, columns, filled)
+    rules, plain = _text_rules(rows, schema, columns)
     for spec in schema["fields"]:
         name = spec["name"]
         if spec.get("constraints", {}).get("required") and name in columns:
@@ -375,9 +384,10 @@ def _cell_failures(rows, schema: dict, columns: dict[str, str], vocab: Vocabular
     rows = rows.with_columns(*[rule[0].fill_null(False).alias(m) for rule, m in zip(rules, masks)])
     rows = rows.with_columns(cells_ok=~pl.any_horizontal(masks) if masks else pl.lit(True))
     if masks_only:
-        codes = [rule[1] for rule in rules]
-        broken = {combo: [code for code, hit in zip(codes, hits) if hit]
-                  for combo, *hits in rows.filter(~col("cells_ok")).select("_combo", *masks).iter_rows()}
+        codes = {m: rule[1] for rule, m in zip(rules, masks)}
+        broken = (rows.filter(~col("cells_ok")).select("_combo", *masks).unpivot(index="_combo").filter("value")
+                  .select("_combo", code=col("variable").replace_strict(codes, return_dtype=pl.String))) if masks \
+            else pl.DataFrame(schema={"_combo": pl.UInt64, "code": pl.String})
         return broken, rows.drop(masks)
     hits = rows.select(col(m).sum() for m in masks).row(0) if masks else ()
     if counts_only:
@@ -433,34 +443,48 @@ def _vocabulary_rules(columns: dict[str, str], filled: dict, vocab: Vocabulary) 
     return rules
 
 
-def _text_rules(rows, schema: dict, columns: dict[str, str], filled: dict) -> tuple[list[tuple], dict]:
+def _text_rules(rows, schema: dict, columns: dict[str, str]) -> tuple[list[tuple], dict]:
     """Rules of the text itself, in every column: invisible characters, lookalike letters in the
     vocabulary columns, formula-like free text. Also: per column, where the text is plain.
 
-    The characters are looked for in each column's distinct values (few, in the vocabulary columns)
-    and, for the reference, only in the cells that are not a valid reference anyway."""
+    The rules read each column's distinct values (few, in the vocabulary columns; of the reference,
+    only the cells that are not a valid reference anyway), all columns in one pass, and the cells
+    are then looked up among the values that break one."""
     import polars as pl
 
     col = pl.col
+    names = list(columns)
+    if not names:
+        return [], {}
+    patterns = {spec["name"]: spec.get("constraints", {}).get("pattern") for spec in schema["fields"]}
+    distinct = rows.select((col(n).filter(~col("reference_ok")) if n == "reference" else col(n))
+                           .unique().implode().alias(n) for n in names)
+    values = distinct.unpivot(on=names, variable_name="column").explode("value").drop_nulls("value")
+    formula = pl.lit(False)
+    for pattern in dict.fromkeys(p for n, p in patterns.items() if p and n in names and n != "reference"):
+        chosen = [n for n in names if patterns.get(n) == pattern and n != "reference"]
+        formula = formula | (col("column").is_in(chosen) & ~col("value").str.contains(f"^(?:{pattern})$"))
+    flagged = values.with_columns(invisible=col("value").str.contains(text.INVISIBLE)).with_columns(
+        lookalike=~col("invisible") & col("column").is_in(list(text.VOCABULARY_COLUMNS))
+        & col("value").str.contains(text.LOOKALIKE)).with_columns(
+        formula=~col("invisible") & ~col("lookalike") & (col("value") != "") & formula,
+    ).filter(col("invisible") | col("lookalike") | col("formula"))
+    found: dict[tuple[str, str], list[str]] = {}
+    for name, value, invisible, lookalike, _ in flagged.iter_rows():
+        kind = "invisible" if invisible else "lookalike" if lookalike else "formula"
+        found.setdefault((name, kind), []).append(value)
     rules, plain = [], {}
-    for name in columns:
-        cells = rows.filter(~col("reference_ok"))[name] if name == "reference" else rows[name]
-        values = cells.unique()
-        invisible = values.filter(values.str.contains(text.INVISIBLE)).to_list()
-        lookalike = values.filter(values.str.contains(text.LOOKALIKE)).to_list() \
-            if name in text.VOCABULARY_COLUMNS else []
-        lookalike = [v for v in lookalike if v not in set(invisible)]
+    for name in names:
+        invisible, lookalike = found.get((name, "invisible"), []), found.get((name, "lookalike"), [])
+        formulas = found.get((name, "formula"), [])
         if invisible:
             rules.append((col(name).is_in(invisible), "invisible-character", name, text.describe_invisible, None, None))
         if lookalike:
             rules.append((col(name).is_in(lookalike), "lookalike-character", name, text.describe_lookalike, None, None))
-        plain[name] = ~col(name).is_in(invisible + lookalike) if invisible or lookalike else pl.lit(True)
-    for spec in schema["fields"]:
-        name, pattern = spec["name"], spec.get("constraints", {}).get("pattern")
-        if name in columns and pattern and name != "reference":
-            formula = filled[name] & plain[name] & ~col(name).str.contains(f"^(?:{pattern})$")
-            rules.append((formula, "formula-like", name, text.describe_formula, None, None))
-            plain[name] = plain[name] & ~formula  # one problem per cell: a formula is no unknown species
+        if formulas:  # one problem per cell: a formula is no unknown species
+            rules.append((col(name).is_in(formulas), "formula-like", name, text.describe_formula, None, None))
+        unplain = invisible + lookalike + formulas
+        plain[name] = ~col(name).is_in(unplain) if unplain else pl.lit(True)
     return rules, plain
 
 

@@ -299,8 +299,10 @@ def _parse_lines(body: bytes, delimiter: str, width: int, offset: int, skip_firs
     if trim:
         frame = frame.with_columns(pl.col(n).str.strip_chars() for n in names)
         blank = frame.select(pl.all_horizontal(pl.col(n) == "" for n in names).alias("blank"))["blank"]
-    else:  # a blank row has a blank first cell: only those rows are trimmed to look further
-        maybe = frame.filter(frame[names[0]].str.strip_chars() == "")
+    else:  # a blank row has a blank first cell (of few distinct values, usually): only those rows are read further
+        values = frame[names[0]].unique()
+        blanks = values.filter(values.str.strip_chars() == "")
+        maybe = frame.filter(pl.col(names[0]).is_in(blanks.implode())) if blanks.len() else frame.clear()
         lines = maybe.filter(pl.all_horizontal(pl.col(n).str.strip_chars() == "" for n in names))["line"]
         blank = frame["line"].is_in(lines.implode()) if lines.len() else pl.Series([False])
     frame = frame.filter(~blank) if blank.any() else frame
