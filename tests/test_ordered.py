@@ -18,17 +18,31 @@ def test_results_come_in_the_order_of_the_items_whatever_finishes_first():
     assert list(ordered_map(slow_first, range(9), workers=2)) == [n * n for n in range(9)]
 
 
-def test_items_are_taken_one_ahead_of_each_result_so_at_most_workers_are_in_hand():
+@pytest.mark.parametrize("queued", [0, 1, 2])
+def test_items_are_taken_one_ahead_of_each_result_so_at_most_workers_and_queued_are_in_hand(queued):
     taken, results = [], []
 
     def items():
-        for n in range(6):
+        for n in range(8):
             taken.append(n)
             yield n
 
-    for result in ordered_map(lambda n: n, items(), workers=2):
+    for result in ordered_map(lambda n: n, items(), workers=2, queued=queued):
         results.append(result)
-        assert len(taken) - len(results) <= 1  # the one in hand besides the result just given
+        assert len(taken) - len(results) <= 1 + queued  # those in hand besides the result just given
+
+
+def test_a_worker_whose_item_finished_takes_the_queued_one_before_the_first_is_taken():
+    third_started = threading.Event()
+
+    def work(n):
+        if n == 2:
+            third_started.set()
+        elif n == 0:  # the first item finishes only once the third has started on the other worker
+            assert third_started.wait(timeout=5)
+        return n
+
+    assert list(ordered_map(work, range(5), workers=2, queued=1)) == [0, 1, 2, 3, 4]
 
 
 def test_two_calls_run_at_the_same_time():

@@ -15,11 +15,13 @@ WORKERS = min(2, os.cpu_count() or 1)
 _END = object()
 
 
-def ordered_map(function, items, workers: int = WORKERS):
+def ordered_map(function, items, workers: int = WORKERS, queued: int = 1):
     """function(item) for each item, yielded in order. Items are taken from `items` in the calling
-    thread, one more each time a result is taken, so at most `workers` are in hand. An exception is
-    raised where its item's result would have been; the work still running is waited for first.
-    A single item is worked on in the calling thread (no threads started)."""
+    thread, one more each time a result is taken, so at most `workers` + `queued` are in hand: a
+    queued item starts as soon as a worker is free, so a worker whose item finished early does not
+    wait for the item before it to be taken. An exception is raised where its item's result would
+    have been; the work still running is waited for first. A single item is worked on in the calling
+    thread (no threads started)."""
     items = iter(items)
     first = next(items, _END)
     second = _END if first is _END or workers <= 1 else next(items, _END)
@@ -33,7 +35,7 @@ def ordered_map(function, items, workers: int = WORKERS):
     try:
         for item in chain([first, second], items):
             pending.append(pool.submit(function, item))
-            if len(pending) >= workers:
+            if len(pending) >= workers + queued:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
