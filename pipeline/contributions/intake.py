@@ -330,16 +330,6 @@ def check_curation_paths(paths: list[Path], findings: list[dict], vocab: Vocabul
     return check_curation(existing + [(Path(p), s) for p, s in zip(paths, shown)], vocab, findings)[len(existing):]
 
 
-def curation_folder(root: Path) -> Path:
-    """The curation folder params.yaml names (data/curation in a checkout without one)."""
-    from pipeline.core.settings import load_params
-
-    try:
-        return root / load_params(root)["curation"]["dir"]
-    except (OSError, KeyError, TypeError):
-        return root / "data" / "curation"
-
-
 class Refused(ProblemsFound):
     """The file cannot be added as asked (unreadable, or its name is taken): a usage error, not bad data."""
 

@@ -56,6 +56,7 @@ def row_failures(rows, package_findings: PackageIndex | list[dict[str, str]] | N
     package = index.candidates(rows["_key_hash"])
     if package is None:
         return failures
+    package = _with_folded_keys(package)
     known = _with_folded_keys(rows.filter(pl.col("_key_hash").is_in(package["_key_hash"].implode())))
     same = known.join(package.unique([*key, "direction_norm"], keep="first", maintain_order=True),
                       on=[*key, "direction_norm"], how="inner", maintain_order="left")
@@ -260,7 +261,7 @@ def _readable_cache(cached: Path) -> bool:
     return False
 
 
-CACHE_FORMAT = 2  # raise when the keyed frame's columns or key_hash change
+CACHE_FORMAT = 3  # raise when the keyed frame's columns or key_hash change
 
 
 def _write_cache(frame, target: Path) -> None:
@@ -319,15 +320,20 @@ def _package_frame(package_findings: list[dict[str, str]] | None):
 
 
 def _keyed(frame):
+    """The located findings with the candidate key's columns; species and qualifier as written (they
+    are case-folded only for the few candidates a check compares exactly)."""
     import polars as pl
 
     frame = frame.filter(pl.col("region_id") != "")
+    references = frame["references"]
+    few = references.str.contains_any([";", "10."]).fill_null(False).arg_true()  # one pass finds lists and DOIs
+    lists = pl.repeat(False, references.len(), dtype=pl.Boolean, eager=True)
+    if few.len():
+        lists = lists.scatter(few, references.gather(few).str.contains(";", literal=True).fill_null(False))
     return frame.select(
         "finding_id", "molecule_id", "region_id",
         measure_final=pl.col("measure"), population_norm=pl.col("population"), direction_norm=pl.col("direction"),
-        species_key=pl.col("species").str.to_lowercase(),
-        references_key=references_key(frame["references"]),
-        qualifier_key=pl.col("qualifier").str.to_lowercase(),
+        species="species", qualifier="qualifier", references_key=references_key(references, lists, candidates=few),
     )
 
 

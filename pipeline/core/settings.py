@@ -215,3 +215,11 @@ def release_from_params(params: dict) -> Release:
         raise ProblemsFound(problems)
     return Release(name=name, version=version, date=date, title=title, creators=creators, keywords=keywords,
                    repository=repository)
+
+
+def curation_folder(root: Path) -> Path:
+    """The curation folder params.yaml names (data/curation in a checkout without one)."""
+    try:
+        return root / load_params(root)["curation"]["dir"]
+    except (OSError, KeyError, TypeError):
+        return root / "data" / "curation"

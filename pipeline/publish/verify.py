@@ -9,12 +9,12 @@ from collections import Counter
 from functools import partial
 from pathlib import Path
 
-from pipeline.contributions.intake import check_curation_paths, curation_folder
 from pipeline.contributions.package_index import PackageIndex
 from pipeline.contributions.rules import CheckedFile, _finish, check_file
 from pipeline.contributions.table import LIMITS, SheetLimits
 from pipeline.core.files import input_refusal
 from pipeline.core.problems import Problem, ProblemsFound, exit_code as problems_exit_code
+from pipeline.core.settings import curation_folder
 from pipeline.core.vocab import Vocabulary
 
 SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods")
@@ -128,6 +128,8 @@ def validate_files(paths: list[Path], findings: PackageIndex | list[dict] | None
             "not-found", "a curation file needs the package's findings to check its ids", file=str(p),
             suggestion="run it in the repository (data/findings.csv) or give --package")], 0) for p in chosen])
     elif chosen:
+        from pipeline.contributions.intake import check_curation_paths  # here: a contribution never needs it
+
         curated = iter([_curation_report(c) for c in check_curation_paths(chosen, _rows(findings), vocab, folder)])
     others = [p for p, yes in zip(paths, is_curation) if not yes]
     others = iter(_as_curation_if_it_is_one(path, f, findings, vocab, folder)
@@ -143,6 +145,8 @@ def _as_curation_if_it_is_one(path: Path, checked, findings: list[dict] | None, 
     if "finding_id" not in written or "molecule" not in missing:
         return checked
     if findings is not None:
+        from pipeline.contributions.intake import check_curation_paths
+
         return _curation_report(check_curation_paths([path], _rows(findings), vocab, folder)[0])
     problem = Problem("looks-like-curation", "its columns are a curation file's (finding_id, no molecule), "
                       "and curation files are checked against the package's findings", file=checked.path,
