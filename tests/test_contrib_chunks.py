@@ -250,12 +250,12 @@ def test_past_max_errors_a_chunk_counts_what_it_no_longer_lists(tmp_path):
 
 
 def test_combinations_are_checked_once_per_file_or_per_chunk_past_the_limit(tmp_path, monkeypatch):
-    from pipeline.contributions import rules
+    from pipeline.contributions import cells
 
     path = write(tmp_path, mixed(60) + [{**GOOD, "molecule": "GSK-3β", "reference": f"PMID:{30_000_000 + n}"}
                                         for n in range(20)])
     shared = both(path, with_rows=True)
-    monkeypatch.setattr(rules.Combinations, "LIMIT", 3)  # the first chunk's combinations fill it
+    monkeypatch.setattr(cells.Combinations, "LIMIT", 3)  # the first chunk's combinations fill it
     alone = both(path, with_rows=True)
     assert report(alone) == report(shared) and alone.rows == shared.rows
     assert [r["molecule_id"] for r in shared.rows[-20:]] == ["gsk-3beta"] * 20

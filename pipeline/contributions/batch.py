@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from pipeline.contributions.normalise import _normalise
 from pipeline.contributions.package_index import CANDIDATE_KEY, FILE, PackageIndex, row_failures
+from pipeline.contributions.cells import _cell_failures, schema_columns
 from pipeline.contributions.rules import (
     CheckedFile,
-    _cell_failures,
     _finish,
     check_sheet,
     column_order,
     contribution_schema,
     map_header,
-    schema_columns,
 )
 from pipeline.contributions.table import Sheet
 from pipeline.core.problems import Problem

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Mapping
 
-from pipeline.contributions.rules import map_header, schema_columns
+from pipeline.contributions.cells import schema_columns
+from pipeline.contributions.rules import map_header
 from pipeline.contributions.sheets import read_sheet
 from pipeline.contributions import text
 from pipeline.contributions.wording import (

@@ -93,7 +93,6 @@ def _normalise_references(rows, schema: dict):
     only the others (few, usually) are trimmed, repaired and checked again. Of the valid cells only
     lists (a ';') and DOIs (one starts the cell, or the cell is a list) are read again, for the
     parentheses and the key: a single PMID is its own key."""
-    import polars as pl
 
     pattern = f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
     written = rows["reference"]
@@ -134,7 +133,6 @@ def _fold_misses(series, found, spellings: dict[str, str], fold=None):
 def _normalised_references(series, valid, pattern: str):
     """The reference cells in canonical spelling, whether each is a valid reference list, and the cells
     trimmed. Only the cells that are not valid as written are trimmed, rewritten and checked again."""
-    import polars as pl
 
     positions = (~valid & (series != "")).arg_true()
     if positions.len() == 0:
