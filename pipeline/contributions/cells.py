@@ -120,13 +120,22 @@ def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary
 
     tally: dict[str, int] = {}
     if not listing:  # (code, count) pairs
-        for code, count in failures:
-            tally[code] = tally.get(code, 0) + count
+        _add_counts(tally, failures)
         return None, tally, keys, full, rows.height
     table = pl.concat(failures, how="vertical") if failures else None
-    for code, count in (table.group_by("code").len().iter_rows() if table is not None else ()):
-        tally[code] = tally.get(code, 0) + count
+    _count(tally, table)
     return table, tally, keys, full, rows.height
+
+
+def _add_counts(counts: dict[str, int], pairs) -> None:
+    """Add (code, count) pairs to `counts`."""
+    for code, count in pairs:
+        counts[code] = counts.get(code, 0) + count
+
+
+def _count(counts: dict[str, int], table) -> None:
+    """Add a problem table's number of rows per code (none for None) to `counts`."""
+    _add_counts(counts, table.group_by("code").len().iter_rows() if table is not None else ())
 
 
 # What a combination resolves to, and what its rules read besides.

@@ -151,16 +151,13 @@ def _normalised_references(series, valid, pattern: str):
             valid.clone().scatter(positions, rewritten.str.contains(pattern).fill_null(False)), trimmed)
 
 
-def _balanced(references, valid, candidates=None):
+def _balanced(references, valid, candidates):
     """`valid`, false also where an item ends in a ')' it never opened (the few cells with a ')' at an end);
-    `candidates`: the positions of every cell holding a ')' (others are not read)."""
+    `candidates`: the positions of every valid cell holding a ')' (others are not read)."""
     import polars as pl
 
-    if candidates is None:
-        positions = (valid & references.str.contains(r"\)(;|$)")).arg_true()
-    else:
-        ends = _where(references, candidates, lambda cells: cells.str.contains(r"\)(;|$)").fill_null(False))
-        positions = (valid & ends).arg_true()
+    ends = _where(references, candidates, lambda cells: cells.str.contains(r"\)(;|$)").fill_null(False))
+    positions = (valid & ends).arg_true()
     if positions.len() == 0:
         return valid
     ends = references.gather(positions).map_elements(lambda r: not text.unbalanced_parenthesis(r),

@@ -325,15 +325,10 @@ def _keyed(frame):
     import polars as pl
 
     frame = frame.filter(pl.col("region_id") != "")
-    references = frame["references"]
-    few = references.str.contains_any([";", "10."]).fill_null(False).arg_true()  # one pass finds lists and DOIs
-    lists = pl.repeat(False, references.len(), dtype=pl.Boolean, eager=True)
-    if few.len():
-        lists = lists.scatter(few, references.gather(few).str.contains(";", literal=True).fill_null(False))
     return frame.select(
         "finding_id", "molecule_id", "region_id",
         measure_final=pl.col("measure"), population_norm=pl.col("population"), direction_norm=pl.col("direction"),
-        species="species", qualifier="qualifier", references_key=references_key(references, lists, candidates=few),
+        species="species", qualifier="qualifier", references_key=references_key(frame["references"]),
     )
 
 
@@ -361,16 +356,16 @@ def problem_rows(rows, mask, code: str, column: str | None, describe, keys=None,
 
 def references_key(series, lists=None, candidates=None):
     """The references as a key: the cells holding a DOI case-folded (DOIs are case-insensitive; a
-    PMID has one spelling once canonical, `PMID:` and digits), and a list order-free; `lists`
-    (where a cell holds several) spares the rewrite of the single references; `candidates` (the
-    positions of every cell that may hold a DOI) spares reading the others."""
+    PMID has one spelling once canonical, `PMID:` and digits), and a list order-free. `candidates`:
+    the positions of every cell that may be a list or hold a DOI (by default one pass finds them, and
+    only those cells are read again); `lists` (where a cell holds several) spares that for lists."""
     if candidates is None:
-        dois = series.str.contains("10.", literal=True).fill_null(False).arg_true()
-    else:
-        dois = candidates.filter(series.gather(candidates).str.contains("10.", literal=True).fill_null(False))
+        candidates = series.str.contains_any([";", "10."]).fill_null(False).arg_true()
+    few = series.gather(candidates)
+    dois = candidates.filter(few.str.contains("10.", literal=True).fill_null(False))
     key = series if dois.len() == 0 else series.clone().scatter(dois, series.gather(dois).str.to_lowercase())
-    lists = key.str.contains(";", literal=True).fill_null(False) if lists is None else lists
-    positions = lists.arg_true()
+    positions = lists.arg_true() if lists is not None else \
+        candidates.filter(few.str.contains(";", literal=True).fill_null(False))
     if positions.len() == 0:
         return key
     return (key.clone() if key is series else key).scatter(positions, order_free(key.gather(positions)))

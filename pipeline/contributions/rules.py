@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.contributions.cells import Combinations, _check_chunk
+from pipeline.contributions.cells import Combinations, _add_counts, _check_chunk, _count
 from pipeline.contributions.normalise import _direction_spellings
 from pipeline.contributions.package_index import Across, PackageIndex
 from pipeline.contributions.sheets import (
@@ -117,8 +117,7 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: PackageIndex 
         for position in [p for p, value in unnamed.items() if value is None]:
             unnamed[position] = _first_filled(frame, position)
         row_problems, height = row_problems + problems, height + rows
-        for code, count in tally.items():
-            counts[code] = counts.get(code, 0) + count
+        _add_counts(counts, tally.items())
         if failures is not None:
             kept.append(_capped(failures, max_errors))
             listed += kept[-1].filter(pl.col("severity") == "error").height
@@ -144,11 +143,6 @@ def check_sheet(sheet: Sheet, vocab: Vocabulary, package_findings: PackageIndex 
         ).to_dicts()
     return _finish(checked, file_problems, pl.concat(tables, how="vertical") if tables else None, max_errors,
                    table_counts=counts)
-
-
-def _count(counts: dict[str, int], table) -> None:
-    for code, count in (table.group_by("code").len().iter_rows() if table is not None else ()):
-        counts[code] = counts.get(code, 0) + count
 
 
 def _first_filled(frame, position: int) -> str | None:
