@@ -49,3 +49,36 @@ def test_help_starts_fast():
     """Under 0.5 s of CPU (not wall time: the suite shares the machine); heavy imports wait for a command."""
     best = min(_cpu_seconds("--help") for _ in range(3))
     assert best < 0.5, f"ketamap --help took {best:.2f} s of CPU"
+
+
+def _invalid_rows(path: Path, rows: int) -> Path:
+    lines = ["molecule,measure,direction,population,region,species,reference,qualifier,notes"]
+    lines += [f"BDNF,,sideways,animal,HPC,rat,PMID:{10000000 + i},," for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_long_report_arrives_whole_with_its_exit_code(tmp_path: Path):
+    """The console script skips the interpreter's teardown: what it printed is flushed first."""
+    import json
+
+    path = _invalid_rows(tmp_path / "many.csv", 3000)
+    done = ketamap("validate", str(path), "--no-package", "--format", "json", "--max-errors", "0", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    errors = json.loads(done.stdout)["files"][0]["errors"]
+    assert [error["line"] for error in errors] == list(range(2, 3002))
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path):
+    """`ketamap validate … | head` : the tool stops quietly when the pipe closes."""
+    path = _invalid_rows(tmp_path / "many.csv", 3000)  # a report far bigger than a pipe's buffer
+    command = Path(tool_env()["PATH"].split(":")[0]) / "ketamap"
+    run = subprocess.Popen([str(command), "validate", str(path), "--no-package", "--format", "json",
+                            "--max-errors", "0"], cwd=tmp_path, env=tool_env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    assert run.stdout.read(10)
+    run.stdout.close()
+    stderr = run.stderr.read().decode()
+    run.wait(timeout=60)
+    assert run.returncode in (1, 120) or run.returncode < 0, run.returncode
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr

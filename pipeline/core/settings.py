@@ -27,7 +27,7 @@ PATH_SETTINGS = ("paths.interim", "paths.published", "paths.metrics", "source.ex
 def load_params(root: Path = Path(".")) -> dict:
     """params.yaml as YAML gives it (unchecked); see read_params."""
     with open(Path(root) / "params.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x faster, same result
 
 
 def read_params(root: Path = Path("."), *, check: bool = True) -> dict:
