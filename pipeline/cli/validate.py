@@ -47,9 +47,10 @@ def validate_command(paths: list[Path], format: str, max_errors: int, package: P
         render = report_html if format == "html" else report_markdown
         typer.echo(render(files, max_errors or None), nl=False)
     else:
-        from rich.console import Console
+        import os
 
         from pipeline.cli.render import render_text
 
-        render_text(files, Console(highlight=False, soft_wrap=True, emoji=False), max_errors)
+        colour = sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))  # (rich reads NO_COLOR itself)
+        render_text(files, sys.stdout, max_errors, colour)
     return exit_code(files)

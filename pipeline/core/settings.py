@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import yaml
-
 from pipeline.core.people import valid_orcid
 from pipeline.core.problems import Problem, ProblemsFound
 from pipeline.core.versions import SEMVER
@@ -27,11 +25,15 @@ PATH_SETTINGS = ("paths.interim", "paths.published", "paths.metrics", "source.ex
 def load_params(root: Path = Path(".")) -> dict:
     """params.yaml as YAML gives it (unchecked); see read_params."""
     with open(Path(root) / "params.yaml", encoding="utf-8") as fh:
+        import yaml  # (here: a check run outside a checkout, with no params.yaml, never loads PyYAML)
+
         return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x faster, same result
 
 
 def read_params(root: Path = Path("."), *, check: bool = True) -> dict:
     """params.yaml for a stage or command: unreadable or wrong settings are problems, not tracebacks."""
+    import yaml
+
     try:
         params = load_params(root)
     except (OSError, yaml.YAMLError, RecursionError, UnicodeDecodeError) as error:
