@@ -85,24 +85,41 @@ def _normalise_cells(rows, vocab: Vocabulary, schema: dict, with_labels: bool = 
     )
 
 
+# One PMID, the usual reference cell: valid as written (when the schema's pattern begins with this
+# item, as a list of one), no list and no DOI, so its own key. One regular-expression pass tells these.
+SINGLE_PMID = "PMID:[1-9][0-9]*"
+
+
 def _normalise_references(rows, schema: dict):
     """The reference cells: trimmed, whether each is a valid list (`reference_ok`), in canonical spelling
     (`references_norm`) and as a key (`references_key`).
 
-    The pattern allows no white space, so a cell valid as written needs no trimming and no repair:
-    only the others (few, usually) are trimmed, repaired and checked again. Of the valid cells only
-    lists (a ';') and DOIs (one starts the cell, or the cell is a list) are read again, for the
-    parentheses and the key: a single PMID is its own key."""
+    A cell of one PMID is valid and its own key, and is not read again. Of the others, the pattern
+    allows no white space, so a cell valid as written needs no trimming and no repair: only the
+    invalid ones are trimmed, repaired and checked again. Of the valid ones only lists (a ';') and
+    DOIs (one starts the cell, or the cell is a list) are read again, for the parentheses and the
+    key."""
+    import polars as pl
 
-    pattern = f"^(?:{_field(schema, 'reference')['constraints']['pattern']})$"
+    pattern = _field(schema, "reference")["constraints"]["pattern"]
     written = rows["reference"]
-    references, reference_ok, trimmed = _normalised_references(written, written.str.contains(pattern).fill_null(False),
-                                                               pattern)
-    lists = reference_ok & (references.str.count_matches(";", literal=True) > 0).fill_null(False)  # (faster than contains)
-    few = (lists | (reference_ok & references.str.starts_with("10.").fill_null(False))).arg_true()
+    if pattern.startswith(f"({SINGLE_PMID}|"):
+        single = written.str.contains(f"^{SINGLE_PMID}$").fill_null(False)
+        others = (~single).arg_true()
+    else:  # (a schema whose pattern may not allow a lone PMID: every cell is read)
+        single, others = pl.repeat(False, written.len(), dtype=pl.Boolean, eager=True), pl.int_range(
+            written.len(), dtype=pl.UInt32, eager=True)
+    if others.len() == 0:
+        return rows.with_columns(references_norm=written, reference_ok=single, references_key=written)
+    pattern = f"^(?:{pattern})$"
+    valid = single.scatter(others, written.gather(others).str.contains(pattern).fill_null(False))
+    references, reference_ok, trimmed = _normalised_references(written, valid, pattern)
+    rest, rest_ok = references.gather(others), reference_ok.gather(others)
+    listed = rest_ok & rest.str.contains(";", literal=True).fill_null(False)
+    few = others.filter(listed | (rest_ok & rest.str.starts_with("10.").fill_null(False)))
     rows = rows.with_columns(reference=trimmed, references_norm=references,
                              reference_ok=_balanced(references, reference_ok, few))
-    return rows.with_columns(references_key=references_key(references, lists, candidates=few))
+    return rows.with_columns(references_key=references_key(references, others.filter(listed), candidates=few))
 
 
 def _where(series, positions, test):

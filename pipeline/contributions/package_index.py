@@ -358,14 +358,14 @@ def references_key(series, lists=None, candidates=None):
     """The references as a key: the cells holding a DOI case-folded (DOIs are case-insensitive; a
     PMID has one spelling once canonical, `PMID:` and digits), and a list order-free. `candidates`:
     the positions of every cell that may be a list or hold a DOI (by default one pass finds them, and
-    only those cells are read again); `lists` (where a cell holds several) spares that for lists."""
+    only those cells are read again); `lists`, the positions of the cells holding several, spares
+    reading them for a ';'."""
     if candidates is None:
         candidates = series.str.contains_any([";", "10."]).fill_null(False).arg_true()
     few = series.gather(candidates)
     dois = candidates.filter(few.str.contains("10.", literal=True).fill_null(False))
     key = series if dois.len() == 0 else series.clone().scatter(dois, series.gather(dois).str.to_lowercase())
-    positions = lists.arg_true() if lists is not None else \
-        candidates.filter(few.str.contains(";", literal=True).fill_null(False))
+    positions = lists if lists is not None else candidates.filter(few.str.contains(";", literal=True).fill_null(False))
     if positions.len() == 0:
         return key
     return (key.clone() if key is series else key).scatter(positions, order_free(key.gather(positions)))
