@@ -47,7 +47,8 @@ class Combinations:
         self._frame, self._bad, self._lock = None, None, threading.Lock()
 
     def known(self):
-        """The combinations kept (a frame, or None) and the rules they break (`_combo`, `code`; or None)."""
+        """The combinations kept (a frame, or None: `_combo`, the normalised cells, `_located` and
+        `_broken`, whether it breaks a rule) and the rules they break (`_combo`, `code`; or None)."""
         with self._lock:
             return self._frame, self._bad
 
@@ -95,28 +96,27 @@ def _check_chunk(frame, columns: dict[str, str], schema: dict, vocab: Vocabulary
     rows = rows.with_columns(pl.col("notes").str.strip_chars(),  # cells may come untrimmed (the references:
                              _combo=rows.select(low).hash_rows(seed=20221))  # trimmed by _normalise_references)
     low_columns = {name: source for name, source in columns.items() if name in low}
-    combos, bad = _combinations(rows, low, low_columns, schema, vocab, with_rows, seen)
-    failures, rows = _cell_failures(_normalise_references(rows, schema), schema,
+    combos, bad, per_row = _combinations(rows, low, low_columns, schema, vocab, with_rows, seen)
+    failures, rows = _cell_failures(_normalise_references(rows.with_columns(per_row), schema), schema,
                                     {n: s for n, s in columns.items() if n in PER_ROW}, vocab, counts_only=not listing)
-    if bad is not None and bad.height:
-        broken = rows["_combo"].is_in(bad["_combo"].implode())
+    broken = rows["_broken"]
+    if broken.any():
         failures += _broken_rows(rows, broken, combos, bad, low, low_columns, schema, vocab, listing)
         rows = rows.with_columns(cells_ok=pl.col("cells_ok") & ~broken)
     flagged = [p.line for p in problems if p.severity == "error" and p.line is not None]  # ragged rows, long cells
-    needed = ["line", "references_key", "_combo"] + (["references_norm", "notes"] if with_rows else [])
+    needed = ["line", "references_key", "_combo", "_located"] + (["references_norm", "notes"] if with_rows else [])
     consistent = rows.select(needed)
     if flagged:
         consistent = consistent.filter(rows["cells_ok"] & ~rows["line"].is_in(flagged))
     elif not rows["cells_ok"].all():
         consistent = consistent.filter(rows["cells_ok"])
-    located = consistent["_combo"].replace_strict(combos["_combo"], combos["_located"], return_dtype=pl.UInt64)
-    keys = pl.DataFrame([consistent["line"], key_hash(consistent, located).alias("_key_hash")])
+    keys = pl.DataFrame([consistent["line"], key_hash(consistent, consistent["_located"]).alias("_key_hash")])
     joined = combos.select("_combo", "molecule", "direction", pl.coalesce("species_name", "species").alias("species"),
                            "qualifier", *DERIVED, *(["molecule_label"] if with_rows else []))
 
     def full(lines=None):
         subset = consistent if lines is None else consistent.filter(pl.col("line").is_in(lines))
-        return subset.join(joined, on="_combo", how="left", maintain_order="left").drop("_combo")
+        return subset.join(joined, on="_combo", how="left", maintain_order="left").drop("_combo", "_located")
 
     tally: dict[str, int] = {}
     if not listing:  # (code, count) pairs
@@ -146,22 +146,33 @@ CHECKED = ("region_canon", "region_known", "measure_norm", "molecule_measure", "
 def _combinations(rows, low: list[str], low_columns: dict[str, str], schema: dict, vocab: Vocabulary,
                   with_rows: bool, seen: Combinations | None):
     """The chunk's combinations of vocabulary cells, normalised and checked (those `seen` before are
-    taken as they were), and the rules the broken ones break (`_combo`, `code`; or None)."""
+    taken as they were), the rules the broken ones break (`_combo`, `code`; or None) and, per row, its
+    combination's `_located` hash and whether it breaks a rule (`_broken`): one lookup per row among
+    the combinations seen, then one among the chunk's new ones for the rows that have them."""
     import polars as pl
 
     known, bad = seen.known() if seen is not None else (None, None)
-    fresh = rows.select("_combo", *low)
-    fresh = fresh if known is None else fresh.filter(~pl.col("_combo").is_in(known["_combo"].implode()))
+    if known is not None:
+        per_row = rows.select("_combo").join(known.select("_combo", "_located", "_broken"), on="_combo", how="left",
+                                             maintain_order="left").drop("_combo")
+        fresh_at = per_row["_located"].is_null().arg_true()
+        if fresh_at.len() == 0:
+            return known, bad, per_row
+        fresh = rows.select("_combo", *low).gather(fresh_at)
+    else:
+        per_row, fresh_at, fresh = None, None, rows.select("_combo", *low)
     combos = fresh.gather(fresh["_combo"].arg_unique())
-    if known is not None and combos.height == 0:
-        return known, bad
     combos = _normalise_cells(combos.with_columns(pl.col(low).str.strip_chars(), line=pl.lit(0, pl.Int64)),
                               vocab, schema, with_rows)
     new_bad, combos = _cell_failures(combos, schema, low_columns, vocab, masks_only=True)
-    combos = combos.with_columns(_located=located_hash(combos))
+    combos = combos.with_columns(_located=located_hash(combos), _broken=pl.col("_combo").is_in(new_bad["_combo"].implode()))
     if seen is not None:
         seen.add(combos, new_bad)
-    return _joined(known, combos), _joined(bad, new_bad)
+    found = fresh.select(pl.col("_combo").replace_strict(combos["_combo"], combos["_located"], return_dtype=pl.UInt64)
+                         .alias("_located"), pl.col("_combo").is_in(new_bad["_combo"].implode()).alias("_broken"))
+    if per_row is not None:
+        found = pl.DataFrame([per_row[name].clone().scatter(fresh_at, found[name]) for name in ("_located", "_broken")])
+    return _joined(known, combos), _joined(bad, new_bad), found
 
 
 def _broken_rows(rows, broken, combos, bad, low: list[str], low_columns: dict[str, str], schema: dict,
