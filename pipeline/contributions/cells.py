@@ -153,8 +153,7 @@ def _combinations(rows, low: list[str], low_columns: dict[str, str], schema: dic
 
     known, bad = seen.known() if seen is not None else (None, None)
     if known is not None:
-        per_row = rows.select("_combo").join(known.select("_combo", "_located", "_broken"), on="_combo", how="left",
-                                             maintain_order="left").drop("_combo")
+        per_row = _looked_up(rows, known)
         fresh_at = per_row["_located"].is_null().arg_true()
         if fresh_at.len() == 0:
             return known, bad, per_row
@@ -168,11 +167,17 @@ def _combinations(rows, low: list[str], low_columns: dict[str, str], schema: dic
     combos = combos.with_columns(_located=located_hash(combos), _broken=pl.col("_combo").is_in(new_bad["_combo"].implode()))
     if seen is not None:
         seen.add(combos, new_bad)
-    found = fresh.select(pl.col("_combo").replace_strict(combos["_combo"], combos["_located"], return_dtype=pl.UInt64)
-                         .alias("_located"), pl.col("_combo").is_in(new_bad["_combo"].implode()).alias("_broken"))
+    found = _looked_up(fresh, combos)
     if per_row is not None:
         found = pl.DataFrame([per_row[name].clone().scatter(fresh_at, found[name]) for name in ("_located", "_broken")])
     return _joined(known, combos), _joined(bad, new_bad), found
+
+
+def _looked_up(rows, combos):
+    """Per row of `rows`, its combination's `_located` hash and `_broken` among `combos` (null for one
+    they lack)."""
+    return rows.select("_combo").join(combos.select("_combo", "_located", "_broken"), on="_combo", how="left",
+                                      maintain_order="left").drop("_combo")
 
 
 def _broken_rows(rows, broken, combos, bad, low: list[str], low_columns: dict[str, str], schema: dict,
